@@ -1,0 +1,36 @@
+#pragma once
+// Text <-> token ids for the model being studied. Two families:
+//  - byte-level BPE with regex pre-tokenization (GPT-2, Llama-3, SmolLM2, Qwen2, ...)
+//  - SentencePiece-style BPE with byte fallback (Llama-2, TinyLlama, Mistral)
+// loaded from a GGUF file's metadata or from an HF tokenizer.json.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace spectra {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // Plain text -> ids. Special-token text is NOT parsed (it is ordinary text).
+  // add_bos prepends the BOS id (when the vocabulary has one).
+  virtual std::vector<int32_t> encode(std::string_view text, bool add_bos) const = 0;
+  // Ids -> text (byte-exact for byte-level BPE; SentencePiece drops the leading space of the first piece).
+  virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
+  // The surface text of one token (for display).
+  virtual std::string token_text(int32_t id) const = 0;
+  virtual int vocab_size() const = 0;
+  virtual int bos_id() const = 0;           // -1 if none
+  virtual int eos_id() const = 0;           // -1 if none
+  virtual bool add_bos_default() const = 0; // the model's own setting
+  virtual std::string kind() const = 0;     // e.g. "bpe(llama-bpe)", "spm"
+};
+
+// PATH: a .gguf file (embedded vocabulary, vocab-only files included) or an HF
+// model folder holding tokenizer.json (+ tokenizer_config.json). Throws
+// spectra::Error naming the file and field on malformed input.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
+
+}  // namespace spectra
