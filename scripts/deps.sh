@@ -13,7 +13,7 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 APT_RUNTIME=(
   build-essential cmake pkg-config git python3 python3-pip unzip
   libdnnl-dev nlohmann-json3-dev libpcre2-dev libcli11-dev libtomlplusplus-dev libboost-math-dev
-  libgtest-dev gnuplot-nox libjs-vega
+  libgtest-dev libssl-dev gnuplot-nox libjs-vega
   bible-kjv-text fortunes-min
 )
 # Tests only: a headless browser for the HTML report.
