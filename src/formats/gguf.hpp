@@ -30,6 +30,11 @@ struct GgufValue {
   std::vector<GgufScalar> array;          // when type == ARRAY
 };
 
+// ggml tensor type id -> DType (nullopt for types Spectra does not read), and
+// ggml's name for any type id (for error messages and inspect).
+std::optional<DType> dtype_from_ggml(uint32_t ggml_type);
+const char* ggml_type_name(uint32_t ggml_type);
+
 struct GgufTensorInfo {
   std::string name;
   std::vector<uint64_t> dims;  // as stored: innermost (fastest) first
