@@ -8,7 +8,7 @@ Eight documents from four clearly different domains, two each:
   code       - Python standard-library source (libpython3.X-minimal / -stdlib)
 Every document is at least MIN_BYTES of UTF-8 text (far more than 4096 tokens
 under SmolLM2's tokenizer). Nothing is fetched from the network. The manifest
-(manifest.json and MANIFEST.md) names each document's source, the Debian
+(manifest.json; not a .md/.txt file, so the corpus loader skips it) names each document's source, the Debian
 package and version it came from, its size and SHA-256.
 
 Usage: scripts/build_demo_corpus.py [OUT_DIR]   (default: <repo>/corpus/demo)
@@ -167,7 +167,10 @@ def main():
     try:
         manifest = {"description": "Spectra demo corpus, assembled from text installed by Debian packages; "
                                    "nothing was fetched from the network.",
-                    "builder": "scripts/build_demo_corpus.py", "documents": []}
+                    "builder": "scripts/build_demo_corpus.py",
+                    "note": "Documents are plain UTF-8 text (.txt); the Python sources carry a .py.txt suffix "
+                            "so that the corpus loader (which reads *.txt, *.md, *.jsonl, *.tokens) reads them.",
+                    "documents": []}
         for fname, domain, desc, build in DOCUMENTS:
             text, sources = build()
             text = truncate_utf8(text, MAX_BYTES)
@@ -186,18 +189,6 @@ def main():
         with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")
-        lines = ["# Spectra demo corpus", "", manifest["description"],
-                 f"Built by `{manifest['builder']}`. Documents are plain UTF-8 text (`.txt`);",
-                 "the Python sources carry a `.py.txt` suffix so that the corpus loader reads them.", "",
-                 "| file | domain | content | source (Debian package version) | bytes |",
-                 "| --- | --- | --- | --- | --- |"]
-        for d in manifest["documents"]:
-            src = "; ".join(f"`{s['path']}` ({s['package'] or 'unknown package'} {s['version'] or ''})".replace(" )", ")")
-                            for s in d["sources"])
-            lines.append(f"| `{d['file']}` | {d['domain']} | {d['description']} | {src} | {d['bytes']} |")
-        lines.append("")
-        with open(os.path.join(tmp, "MANIFEST.md"), "w", encoding="utf-8") as f:
-            f.write("\n".join(lines))
         # Swap in atomically-ish: move the old folder aside, rename the new one, delete the old.
         old = None
         if os.path.exists(out_dir):
