@@ -1,0 +1,53 @@
+#pragma once
+// Causal multi-head attention, computed blockwise per (query head, query
+// block) in the flash-attention manner, with the probe statistics fused in.
+// For every query row the kernel keeps a running max m, l = Σ e^{s−m} and
+// a = Σ e^{s−m}(s−m) over the key blocks it has seen; at the end
+//   H = log l − a/l            (nats, = logsumexp(s) − Σ p·s, exactly)
+//   p0 = e^{s0 − m}/l          (sink mass),  max_attn = 1/l.
+// Memory is O(block sizes) per thread; the T×T matrix is never formed.
+// Query row i sits at absolute position pos0 + i and sees keys 0..pos0 + i.
+// GQA: query head h reads KV head h / (n_heads / n_kv_heads).
+#include <cstdint>
+
+namespace spectra::engine {
+
+struct AttnShape {
+  int n_heads = 0, n_kv_heads = 0, head_dim = 0;
+};
+
+struct AttnIO {
+  int64_t T = 0;     // query rows
+  int64_t pos0 = 0;  // absolute position of row 0 (keys 0..pos0+T-1 must exist)
+  const float* q = nullptr;  // [T][ldq], head h at column h*head_dim (after RoPE)
+  int64_t ldq = 0;
+  const float* k = nullptr;  // [pos0+T][ldkv], KV head g at column g*head_dim
+  const float* v = nullptr;
+  int64_t ldkv = 0;
+  float* out = nullptr;  // [T][ldo] attention output, head h at column h*head_dim
+  int64_t ldo = 0;
+};
+
+// Per-(head, row) statistics, each array indexed [head * ld + row]. Any
+// pointer may be null (not wanted).
+struct AttnStats {
+  float* q_norm = nullptr;
+  float* entropy = nullptr;
+  float* sink_mass = nullptr;
+  float* max_attn = nullptr;
+  int64_t ld = 0;
+};
+
+struct AttnBlocking {
+  int bq = 32;   // query rows per work item
+  int bk = 256;  // keys per block
+};
+
+// stats == nullptr: statistics off (the probe-cost baseline).
+void attention_blocked(const AttnShape& shape, const AttnIO& io, const AttnStats* stats,
+                       AttnBlocking blocking = {});
+
+// Reference: full softmax per row in double precision, entropy as −Σ p log p.
+void attention_reference(const AttnShape& shape, const AttnIO& io, const AttnStats* stats);
+
+}  // namespace spectra::engine

@@ -1,0 +1,77 @@
+#pragma once
+// The instrumented forward pass. Engine::forward runs a window of tokens
+// through every layer: RMSNorm → Q/K/V matmuls → RoPE → blocked attention with
+// fused statistics (handed to the Observer) → output projection → SwiGLU MLP,
+// then the final norm and the output projection in vocabulary chunks, with the
+// next-token NLL computed on the fly (logsumexp per row). The residual stream
+// and norms are fp32; matmuls run in bf16 (fp32 accumulation) or fp32.
+//
+//   auto model = spectra::open_model(path);
+//   spectra::engine::Engine eng(*model, {});          // bf16 if the CPU has it
+//   auto r = eng.forward(tokens, {.observer = &obs});  // r.nll, r.mean_nll()
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "engine/attention_kernel.hpp"
+#include "engine/cpu.hpp"
+#include "engine/kv_cache.hpp"
+#include "engine/probe.hpp"
+#include "formats/weights.hpp"
+
+namespace spectra::engine {
+
+struct EngineOptions {
+  Precision precision = Precision::Auto;  // resolved against the CPU
+  int threads = 0;                        // 0: all cores
+  bool resident_weights = false;  // convert all layers once (generation); default: per layer as reached
+  AttnBlocking blocking{};
+  int64_t logits_chunk_floats = int64_t{32} << 20;  // bound on one lm-head chunk (rows × vocab rows)
+  // Called after each layer with (layers done, total layers).
+  std::function<void(int, int)> progress;
+};
+
+struct ForwardOptions {
+  Observer* observer = nullptr;  // may be null: statistics off
+  bool keep_logits = false;      // keep all rows' logits (T × vocab)
+  bool last_logits_only = false; // only the last row (generation; no NLL)
+  bool compute_nll = true;
+};
+
+struct ForwardTimings {
+  double total = 0, convert = 0, matmul = 0, attention = 0, lm_head = 0;
+};
+
+struct ForwardResult {
+  int64_t pos0 = 0, n = 0;      // positions of this call
+  std::vector<double> nll;      // nll[i] = −log p(token[i+1] | ≤ i), i < n−1
+  std::vector<float> logits;    // keep_logits: n × vocab; last_logits_only: vocab
+  ForwardTimings time;
+  double mean_nll() const;      // NaN when empty
+  double perplexity() const { return std::exp(mean_nll()); }
+};
+
+class Engine {
+ public:
+  Engine(const Model& model, const EngineOptions& opt);
+  ~Engine();
+  const ModelDesc& desc() const;
+  Precision precision() const;  // resolved
+  int threads() const;
+  std::string precision_note() const;  // why bf16 was not used, if so
+  // Run tokens at positions cache->size() .. (0 without a cache). With a
+  // cache, K/V are appended and earlier positions are attended to.
+  ForwardResult forward(std::span<const int32_t> tokens, const ForwardOptions& fo, KVCache* cache = nullptr);
+  // Throw spectra::Error naming the first id outside [0, vocab).
+  void validate_tokens(std::span<const int32_t> tokens) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace spectra::engine

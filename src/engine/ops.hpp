@@ -1,0 +1,16 @@
+#pragma once
+// Small elementwise kernels of the forward pass, fp32, OpenMP over rows.
+#include <cstdint>
+
+namespace spectra::engine {
+
+// out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ w, for rows t < rows of width n.
+void rmsnorm(const float* x, const float* w, float* out, int64_t rows, int64_t n, float eps);
+// g[i] = silu(g[i]) * u[i]
+void silu_mul(float* g, const float* u, int64_t n);
+// Round to nearest even (finite inputs).
+void f32_to_bf16_array(const float* x, uint16_t* y, int64_t n);
+// y[i] += b[i % n] for rows x n.
+void add_bias(float* y, const float* b, int64_t rows, int64_t n);
+
+}  // namespace spectra::engine
