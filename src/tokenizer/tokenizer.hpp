@@ -33,4 +33,9 @@ class Tokenizer {
 // spectra::Error naming the file and field on malformed input.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 
+// Throws spectra::Error "SOURCE: at offset N: invalid UTF-8 ..." at the first
+// malformed byte. encode() runs it on its input (SOURCE "input text"); callers
+// reading files run it first to get the file name into the message.
+void check_utf8(std::string_view text, const std::string& source);
+
 }  // namespace spectra

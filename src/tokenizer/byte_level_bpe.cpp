@@ -1,0 +1,114 @@
+// Byte-level BPE encoding and decoding.
+#include "tokenizer/byte_level_bpe.hpp"
+
+#include "tokenizer/bpe_merge.hpp"
+#include "tokenizer/unicode_bytes.hpp"
+#include "util/error.hpp"
+
+namespace spectra {
+namespace {
+uint64_t pair_key(int32_t l, int32_t r) { return (static_cast<uint64_t>(static_cast<uint32_t>(l)) << 32) | static_cast<uint32_t>(r); }
+}  // namespace
+
+ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(Vocab vocab)
+    : vocab_(std::move(vocab)), index_(vocab_.build_index()), pre_(vocab_.split_rules, vocab_.source), added_(vocab_) {
+  for (int b = 0; b < 256; ++b) {
+    auto it = index_.find(unicode_bytes::char_for_byte(static_cast<uint8_t>(b)));
+    byte_token_[b] = it == index_.end() ? -1 : it->second;
+  }
+  merges_.reserve(vocab_.merges.size() * 2);
+  for (size_t rank = 0; rank < vocab_.merges.size(); ++rank) {
+    const auto& [l, r] = vocab_.merges[rank];
+    auto li = index_.find(l), ri = index_.find(r), mi = index_.find(l + r);
+    // A merge whose parts or result are not tokens can never apply to token ids.
+    if (li == index_.end() || ri == index_.end() || mi == index_.end()) continue;
+    merges_.emplace(pair_key(li->second, ri->second), std::make_pair(static_cast<int32_t>(rank), mi->second));
+  }
+  surface_.resize(vocab_.tokens.size());
+  for (int32_t id = 0; id < vocab_.size(); ++id) {
+    const TokenKind k = vocab_.kinds[id];
+    surface_[id] = (k == TokenKind::Control || k == TokenKind::UserDefined) ? vocab_.tokens[id]
+                                                                            : unicode_bytes::decode(vocab_.tokens[id]);
+  }
+}
+
+std::vector<int32_t> ByteLevelBpeTokenizer::bpe(std::string_view word) const {
+  std::vector<int32_t> ids;
+  if (vocab_.ignore_merges) {
+    auto it = index_.find(unicode_bytes::encode(word));
+    if (it != index_.end()) return {it->second};
+  }
+  std::vector<uint32_t> lens(word.size(), 1);
+  std::vector<int32_t> init(word.size());
+  for (size_t i = 0; i < word.size(); ++i) init[i] = byte_token_[static_cast<uint8_t>(word[i])];
+  auto syms = make_symbols(lens, init);
+  merge_symbols(syms, [&](const MergeSymbol& l, const MergeSymbol& r) -> std::optional<PairMerge> {
+    if (l.id < 0 || r.id < 0) return std::nullopt;
+    auto it = merges_.find(pair_key(l.id, r.id));
+    if (it == merges_.end()) return std::nullopt;
+    return PairMerge{-static_cast<double>(it->second.first), it->second.second};
+  });
+  for (const auto& s : syms) {
+    if (s.len == 0) continue;
+    if (s.id >= 0) ids.push_back(s.id);
+    else if (vocab_.unk_id >= 0) ids.push_back(vocab_.unk_id);  // a byte the vocabulary lacks
+  }
+  return ids;
+}
+
+void ByteLevelBpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out) const {
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(word);
+    if (it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<int32_t> ids = bpe(word);
+  out.insert(out.end(), ids.begin(), ids.end());
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+  cache_.emplace(std::string(word), std::move(ids));
+}
+
+std::vector<int32_t> ByteLevelBpeTokenizer::encode(std::string_view text, bool add_bos) const {
+  check_utf8(text, "input text");
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 2);
+  if (add_bos && vocab_.bos_id >= 0) out.push_back(vocab_.bos_id);
+  std::vector<Fragment> fragments;
+  added_.partition(text, fragments);
+  std::vector<std::string_view> words;
+  std::string prefixed;
+  for (size_t f = 0; f < fragments.size(); ++f) {
+    if (fragments[f].token >= 0) {
+      out.push_back(fragments[f].token);
+      continue;
+    }
+    std::string_view raw = fragments[f].text;
+    if (vocab_.add_prefix_space && f == 0 && raw.front() != ' ') {
+      prefixed = " " + std::string(raw);
+      raw = prefixed;
+    }
+    words.clear();
+    pre_.split(raw, words);
+    for (std::string_view w : words) encode_word(w, out);
+  }
+  return out;
+}
+
+std::string ByteLevelBpeTokenizer::decode(const std::vector<int32_t>& ids) const {
+  std::string out;
+  for (int32_t id : ids) out += token_text(id);
+  return out;
+}
+
+std::string ByteLevelBpeTokenizer::token_text(int32_t id) const {
+  if (id < 0 || id >= vocab_.size())
+    throw Error("token id " + std::to_string(id) + " is outside the vocabulary (size " +
+                std::to_string(vocab_.size()) + ")");
+  return surface_[id];
+}
+
+}  // namespace spectra
