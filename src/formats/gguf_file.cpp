@@ -179,7 +179,7 @@ void GgufFile::Impl::parse() {
 void GgufFile::Impl::parse_metadata(detail::ByteReader& r, uint64_t n_kv) {
   // Each pair needs at least 8 (key length) + 4 (type) + 1 bytes.
   if (n_kv > r.remaining() / 13)
-    fail_at(path(), 16, "metadata count " + std::to_string(n_kv) + " cannot fit in the file");
+    fail_at(path(), 16, "metadata count " + std::to_string(n_kv) + " cannot fit in the file (truncated or corrupt)");
   for (uint64_t i = 0; i < n_kv; ++i) {
     const uint64_t key_at = r.pos();
     std::string key = r.read_string("metadata key");
@@ -199,7 +199,7 @@ void GgufFile::Impl::parse_metadata(detail::ByteReader& r, uint64_t n_kv) {
       const uint64_t count = r.read<uint64_t>("array length");
       if (count > r.remaining() / min_encoded_size(v.elem_type))
         fail_at(path(), count_at,
-                "metadata '" + key + "': array length " + std::to_string(count) + " exceeds the file");
+                "metadata '" + key + "': array length " + std::to_string(count) + " exceeds the file (truncated or corrupt)");
       v.array.reserve(count);
       for (uint64_t j = 0; j < count; ++j) v.array.push_back(read_scalar(r, v.elem_type, key));
     } else {
@@ -213,7 +213,7 @@ void GgufFile::Impl::parse_metadata(detail::ByteReader& r, uint64_t n_kv) {
 void GgufFile::Impl::parse_tensor_infos(detail::ByteReader& r, uint64_t n_tensors) {
   // Each info needs at least 8 (name length) + 4 (n_dims) + 4 (type) + 8 (offset) bytes.
   if (n_tensors > r.remaining() / 24)
-    fail_at(path(), 8, "tensor count " + std::to_string(n_tensors) + " cannot fit in the file");
+    fail_at(path(), 8, "tensor count " + std::to_string(n_tensors) + " cannot fit in the file (truncated or corrupt)");
   tensors.reserve(n_tensors);
   for (uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensorInfo t;

@@ -53,8 +53,13 @@ struct ModelDesc {
   bool tied_embeddings = false;
   bool qkv_bias = false;  // Qwen2: q/k/v projections carry biases
 
+  // Mistral-style sliding-window attention: each query sees at most this many
+  // keys (0 = plain causal attention). Recorded, not applied by the loader.
+  int sliding_window = 0;
+
   int bos_id = -1;
-  int eos_id = -1;
+  int eos_id = -1;               // the first of eos_ids
+  std::vector<int> eos_ids;      // config.json may list several (Llama-3.1 instruct)
   bool add_bos = true;  // prepend BOS when tokenizing text for this model
 
   std::vector<ModelFileInfo> files;
@@ -65,5 +70,10 @@ struct ModelDesc {
 
 const char* to_string(RopeLayout l);
 const char* to_string(RopeScalingType s);
+
+// Checks the description is usable (positive sizes, heads divisible by KV
+// heads, even head_dim and RoPE dim, ...). `source` names the file the values
+// came from; throws spectra::Error "SOURCE: field 'F': ...".
+void validate(const ModelDesc& d, const std::string& source);
 
 }  // namespace spectra
