@@ -88,7 +88,8 @@ std::vector<int32_t> ByteLevelBpeTokenizer::encode(std::string_view text, bool a
     }
     std::string_view raw = fragments[f].text;
     if (vocab_.add_prefix_space && f == 0 && raw.front() != ' ') {
-      prefixed = " " + std::string(raw);
+      prefixed.assign(1, ' ');
+      prefixed.append(raw);
       raw = prefixed;
     }
     words.clear();

@@ -139,9 +139,9 @@ std::vector<int32_t> SentencePieceBpeTokenizer::encode(std::string_view text, bo
       continue;
     }
     normalized.clear();
-    if ((vocab_.space_prefix == SpacePrefix::Always && after_token) ||
-        (vocab_.space_prefix == SpacePrefix::First && f == 0))
-      normalized += kSpaceMarker;
+    const bool wants_prefix = (vocab_.space_prefix == SpacePrefix::Always && after_token) ||
+                              (vocab_.space_prefix == SpacePrefix::First && f == 0);
+    if (wants_prefix && !(vocab_.prefix_unless_leading_space && frag.text.front() == ' ')) normalized += kSpaceMarker;
     for (char c : frag.text) {
       if (c == ' ') normalized += kSpaceMarker;
       else normalized += c;

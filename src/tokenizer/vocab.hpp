@@ -44,7 +44,8 @@ struct Vocab {
   // SentencePiece BPE
   bool merge_by_score = false;  // merge the best-scoring piece (GGUF) instead of by merge rank
   SpacePrefix space_prefix = SpacePrefix::Always;
-  bool split_on_space_marker = false;  // HF Metaspace(split=true)
+  bool prefix_unless_leading_space = false;  // HF Metaspace: no "▁" prefix if the text starts with a space
+  bool split_on_space_marker = false;        // HF Metaspace(split=true)
   bool byte_fallback = true;
 
   int32_t bos_id = -1, eos_id = -1, unk_id = -1;

@@ -286,6 +286,7 @@ Vocab vocab_from_tokenizer_json(const std::string& json_path, const std::string&
     v.merge_by_score = false;
     if (pre.metaspace) {
       v.space_prefix = pre.metaspace_prefix;
+      v.prefix_unless_leading_space = true;
       v.split_on_space_marker = pre.metaspace_split;
     } else {
       if (!norm.replace_space)
