@@ -31,8 +31,9 @@ json read_json(const std::string& path) {
 // Field access that names the field on failure.
 struct Reader {
   std::string file;
-  const json& need(const json& obj, const std::string& key, const std::string& field) const {
-    if (!obj.is_object() || !obj.contains(key)) fail_field(file, field, "missing");
+  // obj[key]; `parent` is obj's own field path ("" at the top level).
+  const json& need(const json& obj, const std::string& key, const std::string& parent) const {
+    if (!obj.is_object() || !obj.contains(key)) fail_field(file, parent.empty() ? key : parent + "." + key, "missing");
     return obj.at(key);
   }
   std::string str(const json& v, const std::string& field) const {
@@ -196,13 +197,13 @@ Vocab vocab_from_tokenizer_json(const std::string& json_path, const std::string&
   v.source = json_path;
   v.pre_name = "tokenizer.json";
 
-  const json& model = rd.need(root, "model", "model");
+  const json& model = rd.need(root, "model", "");
   const std::string mtype = model.contains("type") ? rd.str(model.at("type"), "model.type") : "BPE";
   if (mtype != "BPE")
     fail_field(json_path, "model.type", "unsupported model type '" + mtype + "' (supported: BPE)");
 
   // Tokens: model.vocab plus added_tokens (which may extend it).
-  const json& jv = rd.need(model, "vocab", "model.vocab");
+  const json& jv = rd.need(model, "vocab", "model");
   if (!jv.is_object()) fail_field(json_path, "model.vocab", "expected an object {token: id}");
   std::vector<std::pair<int64_t, std::string>> entries;
   int64_t max_id = -1;
@@ -223,9 +224,9 @@ Vocab vocab_from_tokenizer_json(const std::string& json_path, const std::string&
     if (!at.is_array()) fail_field(json_path, "added_tokens", "expected an array");
     for (size_t i = 0; i < at.size(); ++i) {
       const std::string f = "added_tokens[" + std::to_string(i) + "]";
-      const json& id = rd.need(at[i], "id", f + ".id");
+      const json& id = rd.need(at[i], "id", f);
       if (!id.is_number_integer() || id.get<int64_t>() < 0) fail_field(json_path, f + ".id", "expected a non-negative integer");
-      added.push_back({id.get<int64_t>(), rd.str(rd.need(at[i], "content", f + ".content"), f + ".content"),
+      added.push_back({id.get<int64_t>(), rd.str(rd.need(at[i], "content", f), f + ".content"),
                        rd.flag(at[i], "special", false, f)});
       max_id = std::max(max_id, added.back().id);
     }
