@@ -170,41 +170,38 @@ void apply(const SplitRule& rule, const std::vector<Segment>& segs, std::string_
         if (!s.matched) out.push_back(view(s.begin, s.end));
       break;
     case SplitBehavior::Contiguous: {
+      // Neighbouring segments of the same kind become one piece.
       size_t i = 0;
       while (i < segs.size()) {
         size_t j = i + 1;
-        if (segs[i].matched)
-          while (j < segs.size() && segs[j].matched) ++j;
+        while (j < segs.size() && segs[j].matched == segs[i].matched) ++j;
         out.push_back(view(segs[i].begin, segs[j - 1].end));
         i = j;
       }
       break;
     }
     case SplitBehavior::MergedWithPrevious: {
-      // A delimiter ends the current piece.
-      size_t start = 0;
-      bool open = false;
+      // A match joins the piece before it, unless that piece is a match too.
+      std::vector<std::pair<size_t, size_t>> pieces;
+      bool prev_matched = false;
       for (const auto& s : segs) {
-        if (!open) start = s.begin;
-        open = true;
-        if (s.matched) {
-          out.push_back(view(start, s.end));
-          open = false;
-        }
+        if (s.matched && !prev_matched && !pieces.empty()) pieces.back().second = s.end;
+        else pieces.emplace_back(s.begin, s.end);
+        prev_matched = s.matched;
       }
-      if (open) out.push_back(view(start, piece.size()));
+      for (const auto& [b, e] : pieces) out.push_back(view(b, e));
       break;
     }
     case SplitBehavior::MergedWithNext: {
-      // A delimiter starts a new piece.
-      size_t start = 0;
-      for (const auto& s : segs) {
-        if (s.matched && s.begin > start) {
-          out.push_back(view(start, s.begin));
-          start = s.begin;
-        }
+      // Mirror image: a match joins the piece after it, unless that is a match.
+      std::vector<std::pair<size_t, size_t>> pieces;
+      bool next_matched = false;
+      for (auto it = segs.rbegin(); it != segs.rend(); ++it) {
+        if (it->matched && !next_matched && !pieces.empty()) pieces.back().first = it->begin;
+        else pieces.emplace_back(it->begin, it->end);
+        next_matched = it->matched;
       }
-      if (start < piece.size()) out.push_back(view(start, piece.size()));
+      for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) out.push_back(view(it->first, it->second));
       break;
     }
   }

@@ -44,6 +44,14 @@ std::string replace_space_marker(const std::string& s) {
   return out;
 }
 
+// Whether "▁" occurs after some other character in s.
+bool has_inner_marker(std::string_view s) {
+  for (size_t pos = s.find(kSpaceMarker, 1); pos != std::string_view::npos; pos = s.find(kSpaceMarker, pos + 1)) {
+    if (pos < kSpaceMarker.size() || s.substr(pos - kSpaceMarker.size(), kSpaceMarker.size()) != kSpaceMarker) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 SentencePieceBpeTokenizer::SentencePieceBpeTokenizer(Vocab vocab)
@@ -65,6 +73,9 @@ SentencePieceBpeTokenizer::SentencePieceBpeTokenizer(Vocab vocab)
       merges_.emplace(pair_key(li->second, ri->second), std::make_pair(static_cast<int32_t>(rank), mi->second));
     }
   }
+  words_are_independent_ = true;
+  for (const auto& t : vocab_.tokens)
+    if (has_inner_marker(t)) words_are_independent_ = false;
   surface_.resize(vocab_.tokens.size());
   for (int32_t id = 0; id < vocab_.size(); ++id) {
     const std::string& t = vocab_.tokens[id];
@@ -122,6 +133,23 @@ void SentencePieceBpeTokenizer::encode_piece(std::string_view text, std::vector<
   }
 }
 
+void SentencePieceBpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out) const {
+  {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(word);
+    if (it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::vector<int32_t> ids;
+  encode_piece(word, ids);
+  out.insert(out.end(), ids.begin(), ids.end());
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+  cache_.emplace(std::string(word), std::move(ids));
+}
+
 std::vector<int32_t> SentencePieceBpeTokenizer::encode(std::string_view text, bool add_bos) const {
   check_utf8(text, "input text");
   std::vector<int32_t> out;
@@ -147,18 +175,22 @@ std::vector<int32_t> SentencePieceBpeTokenizer::encode(std::string_view text, bo
       else normalized += c;
     }
     after_token = false;
-    if (!vocab_.split_on_space_marker) {
-      encode_piece(normalized, out);
+    const std::string_view all(normalized);
+    if (!vocab_.split_on_space_marker && !words_are_independent_) {
+      encode_piece(all, out);
       continue;
     }
-    // Metaspace(split=true): every "▁" starts a new word.
-    const std::string_view all(normalized);
+    // Words start at a "▁" — every one for Metaspace(split=true), otherwise
+    // the first of a run (a run of "▁" may be one piece).
     size_t start = 0;
     for (size_t pos = all.find(kSpaceMarker, 1); pos != std::string_view::npos; pos = all.find(kSpaceMarker, pos + 1)) {
-      if (pos > start) encode_piece(all.substr(start, pos - start), out);
-      start = pos;
+      const bool run_continues = all.substr(pos - std::min(pos, kSpaceMarker.size()), kSpaceMarker.size()) == kSpaceMarker;
+      if (vocab_.split_on_space_marker || !run_continues) {
+        encode_word(all.substr(start, pos - start), out);
+        start = pos;
+      }
     }
-    encode_piece(all.substr(start), out);
+    encode_word(all.substr(start), out);
   }
   return out;
 }

@@ -3,7 +3,12 @@
 // "▁" (with a "▁" prefix), characters are merged greedily — by piece score for
 // GGUF vocabularies (llama.cpp), by merge rank for tokenizer.json (HF) — and
 // characters that are not pieces fall back to <0xXX> byte tokens.
+// When no piece has a "▁" after another character (true of SentencePiece
+// vocabularies split by whitespace), merges cannot cross a word start, so text
+// is merged word by word with a per-word cache; otherwise each text fragment
+// is merged whole.
 #include <array>
+#include <mutex>
 #include <unordered_map>
 
 #include "tokenizer/added_tokens.hpp"
@@ -28,6 +33,7 @@ class SentencePieceBpeTokenizer final : public Tokenizer {
 
  private:
   void encode_piece(std::string_view normalized, std::vector<int32_t>& out) const;
+  void encode_word(std::string_view word, std::vector<int32_t>& out) const;  // cached encode_piece
 
   Vocab vocab_;
   TokenIndex index_;
@@ -35,6 +41,11 @@ class SentencePieceBpeTokenizer final : public Tokenizer {
   std::array<int32_t, 256> byte_token_{};                            // byte -> <0xXX> id
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (left,right) -> (rank, merged)
   std::vector<std::string> surface_;
+  bool words_are_independent_ = false;
+
+  static constexpr size_t kMaxCacheEntries = 1 << 20;
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
 };
 
 }  // namespace spectra

@@ -25,9 +25,6 @@ import json
 import os
 import sys
 
-import gguf
-from tokenizers import Tokenizer
-
 GPT2_REGEX = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
 LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
                 r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
@@ -77,6 +74,8 @@ def long_text():
 
 
 def read_vocab(path):
+    import gguf  # imported here: up-to-date runs need neither package
+
     r = gguf.GGUFReader(path)
 
     def strings(key):
@@ -201,6 +200,8 @@ def sentencepiece(v, flavor):
 
 
 def build(flavor, v, inputs_path, out_dir):
+    from tokenizers import Tokenizer
+
     tj = sentencepiece(v, flavor) if flavor.startswith("spm") else byte_level(v, flavor)
     os.makedirs(out_dir, exist_ok=True)
     # Written to a temporary name and renamed: parallel test processes may
