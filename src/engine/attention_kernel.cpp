@@ -23,7 +23,7 @@ inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 // p[j] = e^{s[j]-m}; returns Σp and Σp·(s−m) through sum/wsum. Cephes-style
 // polynomial, ~1 ulp, vectorizable.
-inline void exp_row(const float* s, float m, float* p, int n, float& sum, float& wsum) {
+__attribute__((always_inline)) inline void exp_row(const float* s, float m, float* p, int n, float& sum, float& wsum) {
   float acc = 0.f, wacc = 0.f;
 #pragma omp simd reduction(+ : acc, wacc)
   for (int j = 0; j < n; ++j) {
@@ -130,6 +130,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
       }
       if (k0 == 0) s0[i] = srow[0];
       float bm = srow[0];
+#pragma omp simd reduction(max : bm)
       for (int j = 1; j < nv; ++j) bm = std::max(bm, srow[j]);
       const float mold = m[i];
       const float mnew = std::max(mold, bm);
@@ -201,9 +202,29 @@ void check(const AttnShape& sh, const AttnIO& io) {
 
 }  // namespace
 
+// One row of the bf16 kernel: block max, new running max, p = e^{s−m} (bf16
+// into prow, zero up to nk), Σp and Σp(s−m).
+__attribute__((target_clones("avx512f", "avx2", "default"))) float softmax_row_bf16(
+    float* srow, int nv, int nk, float mold, uint16_t* prow, float& sum, float& wsum) {
+  float bm = srow[0];
+#pragma omp simd reduction(max : bm)
+  for (int j = 1; j < nv; ++j) bm = std::max(bm, srow[j]);
+  const float mnew = std::max(mold, bm);
+  exp_row(srow, mnew, srow, nv, sum, wsum);
+#pragma omp simd
+  for (int j = 0; j < nv; ++j) {
+    uint32_t u = std::bit_cast<uint32_t>(srow[j]);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    prow[j] = static_cast<uint16_t>(u >> 16);
+  }
+  for (int j = nv; j < nk; ++j) prow[j] = 0;
+  return mnew;
+}
+
 void attention_blocked(const AttnShape& sh, const AttnIO& io, const AttnStats* st, AttnBlocking b) {
   check(sh, io);
   if (io.T == 0) return;
+  if (b.bf16) return attention_blocked_bf16(sh, io, st, b);
   const int bq = std::max(1, b.bq), bk = std::max(1, b.bk);
   const int64_t nqb = (io.T + bq - 1) / bq;
   const int64_t items = nqb * sh.n_heads;

@@ -41,11 +41,19 @@ struct AttnStats {
 struct AttnBlocking {
   int bq = 32;   // query rows per work item
   int bk = 256;  // keys per block
+  // bf16 path: QKᵀ and PV as small oneDNN bf16 matmuls (fp32 accumulation,
+  // statistics in fp32/double as before); uses bq_bf16 / bk_bf16.
+  bool bf16 = false;
+  int bq_bf16 = 128;
+  int bk_bf16 = 512;
 };
 
 // stats == nullptr: statistics off (the probe-cost baseline).
 void attention_blocked(const AttnShape& shape, const AttnIO& io, const AttnStats* stats,
                        AttnBlocking blocking = {});
+
+// The bf16 path (attention_bf16.cpp); attention_blocked calls it when b.bf16.
+void attention_blocked_bf16(const AttnShape& shape, const AttnIO& io, const AttnStats* stats, AttnBlocking blocking);
 
 // Reference: full softmax per row in double precision, entropy as −Σ p log p.
 void attention_reference(const AttnShape& shape, const AttnIO& io, const AttnStats* stats);

@@ -138,7 +138,9 @@ ForwardResult Engine::forward(std::span<const int32_t> tokens, const ForwardOpti
     t_mm += t1 - t0;
 
     AttnIO io{T, pos0, q, qdim, K, V, kvdim, att, qdim};
-    attention_blocked(shape, io, want_stats ? &stats : nullptr, I.opt.blocking);
+    AttnBlocking blk = I.opt.blocking;
+    blk.bf16 = I.precision == Precision::BF16;
+    attention_blocked(shape, io, want_stats ? &stats : nullptr, blk);
     double t2 = now();
     t_att += t2 - t1;
 

@@ -39,6 +39,16 @@ void f32_to_bf16_array(const float* x, uint16_t* y, int64_t n) {
   }
 }
 
+void f32_to_bf16_row(const float* x, uint16_t* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, &x[i], 4);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    y[i] = static_cast<uint16_t>(u >> 16);
+  }
+}
+
 void add_bias(float* y, const float* b, int64_t rows, int64_t n) {
 #pragma omp parallel for schedule(static)
   for (int64_t t = 0; t < rows; ++t)

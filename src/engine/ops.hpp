@@ -10,6 +10,8 @@ void rmsnorm(const float* x, const float* w, float* out, int64_t rows, int64_t n
 void silu_mul(float* g, const float* u, int64_t n);
 // Round to nearest even (finite inputs).
 void f32_to_bf16_array(const float* x, uint16_t* y, int64_t n);
+// Same, single-threaded (for use inside parallel regions).
+void f32_to_bf16_row(const float* x, uint16_t* y, int64_t n);
 // y[i] += b[i % n] for rows x n.
 void add_bias(float* y, const float* b, int64_t rows, int64_t n);
 

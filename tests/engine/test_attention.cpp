@@ -19,7 +19,7 @@ struct Case {
   float qscale;
 };
 
-void run_case(const Case& c) {
+void run_case(const Case& c, bool bf16 = false) {
   std::mt19937 rng(1234 + c.T + c.bq * 7 + c.bk);
   std::normal_distribution<float> nd(0.f, 1.f);
   const int64_t nk = c.pos0 + c.T;
@@ -37,7 +37,11 @@ void run_case(const Case& c) {
   AttnIO io1{c.T, c.pos0, q.data(), ldq, k.data(), v.data(), ldkv, o1.data(), ldq};
   AttnIO io2 = io1;
   io2.out = o2.data();
-  attention_blocked(sh, io1, &st1, {c.bq, c.bk});
+  AttnBlocking blk{c.bq, c.bk};
+  blk.bf16 = bf16;
+  blk.bq_bf16 = c.bq;
+  blk.bk_bf16 = c.bk;
+  attention_blocked(sh, io1, &st1, blk);
   attention_reference(sh, io2, &st2);
   double e_out = 0, e_H = 0, e_qn = 0, e_p0 = 0, e_mx = 0;
   for (size_t i = 0; i < o1.size(); ++i) e_out = std::max(e_out, double(std::abs(o1[i] - o2[i])));
@@ -60,11 +64,13 @@ void run_case(const Case& c) {
         EXPECT_NEAR(st1.sink_mass[i], 1.f, 1e-6);
       }
     }
-  EXPECT_LT(e_out, 2e-5) << "T=" << c.T << " bq=" << c.bq << " bk=" << c.bk;
-  EXPECT_LT(e_H, 2e-5) << "T=" << c.T << " bq=" << c.bq << " bk=" << c.bk;
+  // bf16: inputs rounded to 8 mantissa bits; scores err ~ |s|·2^-8.
+  const double f = bf16 ? 2000 * c.qscale : 1;
+  EXPECT_LT(e_out, 2e-5 * f) << "T=" << c.T << " bq=" << c.bq << " bk=" << c.bk << " bf16=" << bf16;
+  EXPECT_LT(e_H, 2e-5 * f) << "T=" << c.T << " bq=" << c.bq << " bk=" << c.bk << " bf16=" << bf16;
   EXPECT_LT(e_qn, 1e-6);
-  EXPECT_LT(e_p0, 1e-5);
-  EXPECT_LT(e_mx, 1e-5);
+  EXPECT_LT(e_p0, 1e-5 * f);
+  EXPECT_LT(e_mx, 1e-5 * f);
 }
 
 }  // namespace
@@ -77,6 +83,14 @@ TEST(Attention, BlockedMatchesReference) {
       {3, 1, 64, 300, 0, 33, 100, 0.1f}, {4, 4, 8, 50, 0, 1, 1, 3.f},
   };
   for (const auto& c : cases) run_case(c);
+}
+
+TEST(Attention, Bf16PathMatchesReference) {
+  const Case cases[] = {
+      {4, 2, 8, 37, 0, 32, 16, 1.f},  {9, 3, 64, 257, 0, 64, 128, 1.f}, {2, 2, 128, 75, 0, 32, 32, 1.f},
+      {4, 2, 32, 19, 23, 8, 16, 1.f}, {4, 2, 32, 1, 50, 32, 256, 1.f},  {3, 1, 64, 300, 0, 128, 512, 1.f},
+  };
+  for (const auto& c : cases) run_case(c, true);
 }
 
 TEST(Attention, StatsOffGivesSameOutput) {
