@@ -1,0 +1,175 @@
+// report.md: decision and criteria first, then the interpretation, figures
+// (linked PNGs), the strongest heads, the layer table, methods and
+// provenance. Also the Markdown sections shared with report.html.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "report/format.hpp"
+#include "report/report_sections.hpp"
+
+namespace spectra::report {
+
+namespace {
+
+std::string cell(std::string s) {  // a Markdown table cell
+  std::string o;
+  for (char c : s) {
+    if (c == '|') o += "\\|";
+    else if (c == '\n') o += ' ';
+    else o += c;
+  }
+  return o;
+}
+
+std::string scalar(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number()) return json_number(v.get<double>(), 6);
+  if (v.is_null()) return "—";
+  return v.dump();
+}
+
+bool flat_object(const nlohmann::json& v) {
+  if (!v.is_object()) return false;
+  for (const auto& [k, x] : v.items())
+    if (x.is_object() || x.is_array()) return false;
+  return true;
+}
+
+// Provenance JSON as nested bullets; arrays of flat objects become tables.
+void json_markdown(std::ostringstream& o, const nlohmann::json& v, int depth) {
+  const std::string indent(2 * depth, ' ');
+  for (const auto& [key, x] : v.items()) {
+    if (x.is_array() && !x.empty() && std::all_of(x.begin(), x.end(), flat_object)) {
+      std::vector<std::string> cols;
+      for (const auto& row : x)
+        for (const auto& [k, _] : row.items())
+          if (std::find(cols.begin(), cols.end(), k) == cols.end()) cols.push_back(k);
+      o << indent << "- **" << key << "**:\n\n";
+      o << "| " ;
+      for (const auto& c : cols) o << cell(c) << " | ";
+      o << "\n|";
+      for (size_t i = 0; i < cols.size(); ++i) o << " --- |";
+      o << "\n";
+      for (const auto& row : x) {
+        o << "| ";
+        for (const auto& c : cols) o << cell(row.contains(c) ? "`" + scalar(row[c]) + "`" : "") << " | ";
+        o << "\n";
+      }
+      o << "\n";
+    } else if (x.is_object() || x.is_array()) {
+      o << indent << "- **" << key << "**:\n";
+      json_markdown(o, x, depth + 1);
+    } else {
+      o << indent << "- **" << key << "**: " << scalar(x) << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+std::string section_title() { return "# Spectra report: does the query norm ‖q‖ predict attention entropy?\n\n"; }
+
+std::string section_decision(const RunFolder& run) {
+  std::ostringstream o;
+  o << "## Decision: **" << run.decision << "**\n\n";
+  o << "| criterion | measured | threshold | verdict |\n| --- | --- | --- | --- |\n";
+  for (const auto& c : run.criteria)
+    o << "| " << cell(c.name + (c.description.empty() ? "" : " — " + c.description)) << " | " << cell(c.measured)
+      << " | " << cell(c.threshold) << " | **" << cell(c.verdict) << "** |\n";
+  o << "\n";
+  return o.str();
+}
+
+std::string section_heads_table(const RunFolder& run, size_t max_rows) {
+  std::vector<const HeadStat*> v;
+  for (const auto& h : run.heads) v.push_back(&h);
+  std::stable_sort(v.begin(), v.end(), [](const HeadStat* a, const HeadStat* b) {
+    const double x = std::isfinite(a->r) ? std::fabs(a->r) : -1, y = std::isfinite(b->r) ? std::fabs(b->r) : -1;
+    return x > y;
+  });
+  std::ostringstream o;
+  o << "| head | r | 95% CI | ρ | partial r | r vs H/log(t+1) | p (adjusted) | shuffled p95 |r| | circular r | doc r mean ± sd | sign agreement | passes |\n";
+  o << "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n";
+  for (size_t i = 0; i < v.size() && i < max_rows; ++i) {
+    const HeadStat& h = *v[i];
+    o << "| " << head_label(h.layer, h.head) << " | " << fixed(h.r, 3) << " | " << fixed(h.ci_low, 3) << " to "
+      << fixed(h.ci_high, 3) << " | " << fixed(h.rho, 3) << " | " << fixed(h.partial_r, 3) << " | "
+      << fixed(h.r_norm, 3) << " | " << pvalue(h.p_adjusted) << " | " << fixed(h.shuffle_p95_abs_r, 3) << " | "
+      << fixed(h.circular_r, 3) << " | " << fixed(h.doc_mean_r, 3) << " ± " << fixed(h.doc_sd_r, 3) << " | "
+      << percent(h.sign_agreement) << " | " << (h.passes ? "yes" : "no") << " |\n";
+  }
+  o << "\n";
+  return o.str();
+}
+
+std::string section_layers(const RunFolder& run) {
+  if (!run.layers_csv) return "";
+  const CsvTable& t = *run.layers_csv;
+  std::ostringstream o;
+  o << "|";
+  for (const auto& h : t.header()) o << " " << cell(h) << " |";
+  o << "\n|";
+  for (size_t i = 0; i < t.header().size(); ++i) o << " ---: |";
+  o << "\n";
+  for (size_t r = 0; r < t.rows(); ++r) {
+    o << "|";
+    for (size_t c = 0; c < t.header().size(); ++c) {
+      std::string s = t.text(r, c);
+      char* end = nullptr;
+      const double d = std::strtod(s.c_str(), &end);
+      if (!s.empty() && *end == '\0' && s.find('.') != std::string::npos) s = json_number(d, 4);
+      o << " " << cell(s) << " |";
+    }
+    o << "\n";
+  }
+  o << "\n";
+  return o.str();
+}
+
+std::string section_methods(const RunFolder& run, const TupleDigest& digest) {
+  std::ostringstream o;
+  o << "Per (layer, query head), every row (document d, position t ≥ " << run.min_pos
+    << ") pairs the query norm ‖q‖₂ (after RoPE) with the entropy H (nats) of the causal attention row; " << "the run has "
+    << thousands(static_cast<int64_t>(digest.n_rows)) << " such rows in " << digest.n_layers << " layers × "
+    << digest.n_heads << " heads and " << digest.n_docs
+    << " documents. Statistics per head: Pearson r with a one-sided t test (H1: r < 0) and a Fisher-z 95% CI, "
+       "Spearman ρ, the partial correlation controlling log(t+1), r against H/log(t+1), shuffled and circular-shift "
+       "nulls, Benjamini–Hochberg and Benjamini–Yekutieli adjustment across all heads, and per-document r. Figures "
+       "are drawn with gnuplot from all rows; the HTML scatters use a deterministic sample of up to "
+    << (digest.samples.empty() ? 0 : std::max_element(digest.samples.begin(), digest.samples.end(),
+                                                       [](const auto& a, const auto& b) { return a.size() < b.size(); })
+                                         ->size())
+    << " rows per head.\n\n";
+  o << "### Provenance\n\n";
+  if (run.summary.contains("provenance")) json_markdown(o, run.summary["provenance"], 0);
+  else o << "- (summary.json has no provenance)\n";
+  o << "\n";
+  if (!run.config_text.empty()) o << "### Configuration (config.toml)\n\n```toml\n" << run.config_text << (run.config_text.back() == '\n' ? "" : "\n") << "```\n\n";
+  return o.str();
+}
+
+std::string render_markdown(const ReportContent& c) {
+  const RunFolder& run = *c.run;
+  std::ostringstream o;
+  o << section_title();
+  o << section_decision(run);
+  o << "## Interpretation\n\n" << interpretation_markdown(run, *c.digest) << "\n";
+  if (!c.figures.empty()) {
+    o << "## Figures\n\nEach figure is in `figures/` as PNG and SVG.\n\n";
+    for (const auto& f : c.figures)
+      o << "### " << f.title << "\n\n![" << f.title << "](figures/" << f.name << ".png)\n\n" << f.caption << " ([SVG](figures/"
+        << f.name << ".svg))\n\n";
+  }
+  o << "## Strongest heads\n\nThe 20 heads with the largest |r| (all " << run.heads.size()
+    << " heads are in `heads.csv` and in the sortable table of `report.html`).\n\n";
+  o << section_heads_table(run, 20);
+  if (run.layers_csv) o << "## Layers\n\nFrom `layers.csv`.\n\n" << section_layers(run);
+  o << "## Methods and provenance\n\n" << section_methods(run, *c.digest);
+  return o.str();
+}
+
+}  // namespace spectra::report

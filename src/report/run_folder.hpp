@@ -1,0 +1,68 @@
+#pragma once
+// The statistics tables of a finished study run, as the report needs them.
+// The column names of heads.csv / docs.csv are those written by src/stats
+// (run tables); they are listed once, in run_folder_reader.cpp.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "report/csv_table.hpp"
+
+namespace spectra::report {
+
+// One (layer, head) with its pooled statistics (NaN where not computed).
+struct HeadStat {
+  int layer = 0, head = 0;
+  int64_t n = 0;
+  double r = 0, p = 0, rho = 0, rho_p = 0;
+  double ci_low = 0, ci_high = 0;      // Fisher-z 95% CI of r
+  double partial_r = 0, partial_p = 0; // controlling log(t+1)
+  double r_norm = 0;                   // r against H / log(t+1)
+  double shuffle_mean_abs_r = 0, shuffle_p95_abs_r = 0;
+  double circular_r = 0, circular_p95_abs_r = 0;  // mean r and 95th pct |r| of the circular-shift null
+  double p_bh = 0, p_by = 0, p_adjusted = 0;      // adjusted across all heads (p_adjusted: the one that counts)
+  double doc_mean_r = 0, doc_sd_r = 0, sign_agreement = 0, doc_frac_meeting = 0;
+  double mean_sink_mass = 0;
+  int64_t n_docs = 0;                  // documents in the per-document statistics
+  bool passes = false, strong_opposite = false;
+};
+
+// r of one head in one document.
+struct DocHeadR {
+  int doc = 0, layer = 0, head = 0;
+  int64_t n = 0;
+  double r = 0;
+};
+
+struct Criterion {
+  std::string name, measured, threshold, verdict, description;
+  int64_t heads_meeting = -1;
+};
+
+struct RunFolder {
+  std::string dir;
+  std::vector<HeadStat> heads;          // sorted by (layer, head)
+  int n_layers = 0, n_heads = 0;        // grid size (max index + 1)
+  std::vector<DocHeadR> doc_r;          // from head_docs.csv if present, else filled from the tuples
+  std::optional<CsvTable> layers_csv;   // shown as a table
+  std::optional<CsvTable> docs_csv;
+  nlohmann::json summary;               // summary.json as written
+  std::string decision;                 // "GO" / "NO-GO"
+  std::vector<Criterion> criteria;
+  std::string config_text;              // config.toml verbatim
+  nlohmann::json config_json;           // summary.json "config" (analysis + criteria), may be null
+  int min_pos = 0;                      // positions below this were excluded by the statistics
+  int min_doc_positions = 10;           // a document enters a head's per-document r with this many rows
+
+  const HeadStat* find(int layer, int head) const;
+};
+
+// Reads the tables of RUN_DIR. Throws spectra::Error naming the file and the
+// column or key at fault.
+RunFolder read_run_folder(const std::string& run_dir);
+
+}  // namespace spectra::report
