@@ -9,11 +9,6 @@
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
 
-namespace spectra {
-__attribute__((weak)) std::unique_ptr<Model> open_model(const std::string& path);
-__attribute__((weak)) std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
-}  // namespace spectra
-
 namespace spectra::cli {
 
 namespace {
@@ -25,7 +20,6 @@ struct GenerateArgs {
 };
 
 void run(const GenerateArgs& a) {
-  if (!open_model || !load_tokenizer) throw Error("this build has no model loader / tokenizer");
   auto model = open_model(a.model);
   auto tok = load_tokenizer(a.model);
   const ModelDesc& d = model->desc();

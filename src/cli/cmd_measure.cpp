@@ -21,12 +21,6 @@
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
 
-namespace spectra {
-// Weak so that this command links while the loaders are still being written.
-__attribute__((weak)) std::unique_ptr<Model> open_model(const std::string& path);
-__attribute__((weak)) std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
-}  // namespace spectra
-
 namespace spectra::cli {
 
 namespace {
@@ -63,7 +57,6 @@ void run(const MeasureArgs& a) {
   const engine::Precision prec = engine::parse_precision(a.precision);
   if (fs::exists(a.out) && !a.force)
     throw Error(a.out + ": output folder exists (use --force to overwrite its files)");
-  if (!open_model) throw Error("this build has no model loader");
 
   auto model = open_model(a.model);
   const ModelDesc& d = model->desc();
@@ -71,7 +64,6 @@ void run(const MeasureArgs& a) {
   if (!a.tokens.empty()) ids = engine::parse_token_ids(a.tokens, "--tokens");
   if (!a.tokens_file.empty()) ids = engine::read_token_ids_file(a.tokens_file);
   if (!a.text_file.empty()) {
-    if (!load_tokenizer) throw Error("this build has no tokenizer");
     std::ifstream in(a.text_file);
     if (!in) fail_file(a.text_file, "cannot open");
     std::stringstream ss;
