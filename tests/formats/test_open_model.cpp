@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "formats/model_summary.hpp"
@@ -226,4 +227,75 @@ TEST(OpenModel, InspectTextOnHfFolder) {
   EXPECT_EQ(p["mlp"], 5 * 3 * 64 * 172);
   EXPECT_EQ(p["norms"], 5 * 2 * 64 + 64);
   EXPECT_EQ(p["output"], 0);
+}
+
+TEST(OpenModel, Qwen2FolderBindsBiases) {
+  // stories260k relabelled as Qwen2 with q/k/v biases appended.
+  TempDir tmp;
+  const std::string dir = tmp / "qwen2";
+  copy_folder(stories_hf(), dir);
+  auto cfg = nlohmann::json::parse(read_text(dir + "/config.json"));
+  cfg["architectures"] = {"Qwen2ForCausalLM"};
+  cfg["model_type"] = "qwen2";
+  write_text(dir + "/config.json", cfg.dump());
+  StFile f = read_st(dir + "/model.safetensors");
+  for (int l = 0; l < 5; ++l)
+    for (auto [proj, n] : {std::pair{"q", 64}, std::pair{"k", 32}, std::pair{"v", 32}}) {
+      const uint64_t b = f.data.size();
+      for (int i = 0; i < n; ++i) {
+        const float x = static_cast<float>(l * 1000 + i);
+        const auto* p = reinterpret_cast<const uint8_t*>(&x);
+        f.data.insert(f.data.end(), p, p + 4);
+      }
+      f.header["model.layers." + std::to_string(l) + ".self_attn." + proj + "_proj.bias"] = {
+          {"dtype", "F32"}, {"shape", {n}}, {"data_offsets", {b, f.data.size()}}};
+    }
+  write_st(dir + "/model.safetensors", f);
+  auto m = open_model(dir);
+  EXPECT_EQ(m->desc().architecture, "qwen2");
+  EXPECT_TRUE(m->desc().qkv_bias);
+  EXPECT_FALSE(m->desc().add_bos);
+  ASSERT_TRUE(m->has(WeightKind::KBias, 4));
+  const auto kb = rows_f32(m->tensor(WeightKind::KBias, 4));
+  ASSERT_EQ(kb.size(), 32u);
+  EXPECT_EQ(kb[31], 4031.0f);
+  // A missing bias is a missing tensor.
+  f.header.erase("model.layers.2.self_attn.v_proj.bias");
+  write_st(dir + "/model.safetensors", f);
+  try {
+    open_model(dir);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing tensor 'model.layers.2.self_attn.v_proj.bias'"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(OpenModel, GgufWrittenByGgufPackageWithQuantizedWeightsAndRopeFreqs) {
+  TempDir tmp;
+  auto r = run_command(std::string(SPECTRA_PYTHON) + " " + quote(tests_dir() + "/make_gguf_variants.py") + " " +
+                       quote(stories_gguf()) + " " + quote(tmp.path()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto m = open_model(tmp / "quantized.gguf");
+  const ModelDesc& d = m->desc();
+  EXPECT_EQ(d.n_layers, 5);
+  EXPECT_EQ(d.rope.freq_divisors, (std::vector<float>{1, 2, 4, 8}));
+  EXPECT_EQ(d.rope.scaling, RopeScalingType::Llama3);
+  EXPECT_EQ(d.rope.factor, 8.0);
+  std::set<std::string> types;
+  int checked = 0;
+  for (const auto& t : m->all_tensors()) {
+    types.insert(to_string(t.dtype));
+    const auto ref = read_bytes(tmp / (t.name + ".ref"));
+    const auto got = rows_f32(t);
+    ASSERT_EQ(ref.size(), got.size() * 4) << t.name;
+    EXPECT_EQ(std::memcmp(ref.data(), got.data(), ref.size()), 0) << t.name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 48);
+  EXPECT_EQ(types, (std::set<std::string>{"F32", "F16", "BF16", "Q8_0"}));
+  EXPECT_EQ(m->tensor(WeightKind::Q, 0).dtype, DType::Q8_0);
+  EXPECT_EQ(m->tensor(WeightKind::Q, 2).dtype, DType::BF16);
+  const auto j = summary_json(*m);
+  EXPECT_EQ(j["unused_tensors"], nlohmann::json::array({"rope_freqs.weight"}));
 }
