@@ -29,17 +29,18 @@ FigureInfo small_multiples(Gnuplot& gp, const TupleDigest& d, bool entropy) {
   GnuplotFigure f;
   f.name = entropy ? "hist_entropy_by_layer" : "hist_qnorm_by_layer";
   f.width = 1100;
-  f.height = std::max(300, 60 + rows * 150);
+  f.height = 110 + rows * 170;
+  const double bottom = 45.0 / f.height, top = 1.0 - 65.0 / f.height;
   std::ostringstream sc;
   const auto& hs = entropy ? d.h_layer : d.q_layer;
   for (int l = 0; l < L; ++l) f.data.push_back({"layer" + std::to_string(l) + ".dat", hist_data(hs[l])});
   sc << "set multiplot layout " << rows << "," << cols << " title "
      << gp_str(std::string(entropy ? "Attention entropy H (nats)" : "Query norm ‖q‖₂") +
-               " by layer — x shared across panels, y = rows per bin") << " font ',12' margins 0.06,0.98,0.08,0.92 spacing 0.03,0.07\n";
+               " by layer — x shared across panels, y = rows per bin") << " font ',12' margins 0.04,0.98," << bottom << "," << top << " spacing 0.025," << 40.0 / f.height << "\n";
   sc << "set style fill solid 0.85 noborder\nunset key\nset tics out nomirror font ',8'\nset format y ''\n";
   sc << "set xrange [" << hs[0].lo << ":" << hs[0].hi << "]\nset yrange [0:*]\n";
   for (int l = 0; l < L; ++l) {
-    sc << "set title 'layer " << l << "' font ',9' offset 0,-0.8\n";
+    sc << "set title 'layer " << l << "' font ',10' offset 0,-0.6\n";
     sc << "plot 'layer" << l << ".dat' using 1:2 with boxes lc rgb '" << (entropy ? "#b2182b" : "#2166ac") << "'\n";
   }
   sc << "unset multiplot\n";
@@ -94,15 +95,16 @@ FigureInfo figure_nulls(Gnuplot& gp, const RunFolder& run) {
     if (std::isfinite(h.r)) ++obs[bin(h.r)];
     if (std::isfinite(h.circular_r)) ++circ[bin(h.circular_r)];
     if (std::isfinite(h.r) && std::isfinite(h.shuffle_p95_abs_r)) {
+      const double c95 = std::isfinite(h.circular_p95_abs_r) ? h.circular_p95_abs_r : NAN;
       pts << json_number(h.shuffle_p95_abs_r, 6) << ' ' << json_number(std::fabs(h.r), 6) << ' ' << (h.passes ? 1 : 0)
-          << '\n';
-      max_null = std::max(max_null, h.shuffle_p95_abs_r);
+          << ' ' << json_number(c95, 6) << '\n';
+      max_null = std::max({max_null, h.shuffle_p95_abs_r, std::isfinite(c95) ? c95 : 0.0});
       max_abs = std::max(max_abs, std::fabs(h.r));
       ++finite;
-      if (std::fabs(h.r) > h.shuffle_p95_abs_r) ++above;
+      if (std::fabs(h.r) > h.shuffle_p95_abs_r && !(std::fabs(h.r) <= c95)) ++above;
     }
   }
-  if (finite == 0) pts << "NaN NaN 0\n";
+  if (finite == 0) pts << "NaN NaN 0 NaN\n";
   std::ostringstream hist;
   for (int i = 0; i < bins; ++i) hist << json_number(-1.0 + (i + 0.5) * 2.0 / bins, 6) << ' ' << obs[i] << ' ' << circ[i] << '\n';
   GnuplotFigure f;
@@ -118,12 +120,13 @@ FigureInfo figure_nulls(Gnuplot& gp, const RunFolder& run) {
   sc << "plot 'hist.dat' using 1:3 with boxes lc rgb '#969696' title 'circular-shift r', "
         "'' using 1:2 with boxes lc rgb '#2166ac' title 'observed r'\n";
   const double lim = std::max(0.05, std::min(1.0, 1.1 * std::max(max_null, max_abs)));
-  sc << "set title " << gp_str("|r| vs shuffled 95th percentile: " + std::to_string(above) + " of " + std::to_string(finite) +
-                               " heads above") << "\n";
-  sc << "set xlabel 'shuffled-null 95th percentile of |r|'\nset ylabel 'observed |r|'\n";
+  sc << "set title " << gp_str("|r| vs the nulls' 95th percentiles: " + std::to_string(above) + " of " +
+                               std::to_string(finite) + " heads above both") << "\n";
+  sc << "set xlabel '95th percentile of |r| under the null'\nset ylabel 'observed |r|'\n";
   sc << "set xrange [0:" << lim << "]\nset yrange [0:" << lim << "]\nset size ratio -1\nset key bottom right\n";
   sc << "plot x with lines dt 2 lc rgb 'black' title '|r| = null 95th pct', "
-        "'pts.dat' using 1:($3==0?$2:NaN) with points pt 7 ps 0.6 lc rgb '#4393c3' title 'head', "
+        "'pts.dat' using 4:2 with points pt 8 ps 0.6 lc rgb '#969696' title 'head vs circular-shift null', "
+        "'pts.dat' using 1:($3==0?$2:NaN) with points pt 7 ps 0.6 lc rgb '#4393c3' title 'head vs shuffle null', "
         "'pts.dat' using 1:($3==1?$2:NaN) with points pt 6 ps 1.0 lw 1.5 lc rgb '#b2182b' title 'passes criteria'\n";
   sc << "unset multiplot\n";
   f.script = sc.str();

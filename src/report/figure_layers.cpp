@@ -1,5 +1,6 @@
 // Per-layer profile: mean r, mean |r| and mean |partial r| by layer (top),
 // fraction of heads passing the criteria by layer (bottom).
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -38,9 +39,10 @@ FigureInfo figure_layers(Gnuplot& gp, const RunFolder& run) {
   std::ostringstream sc;
   sc << "set multiplot title 'Per-layer profile of the ‖q‖–entropy correlation' font ',12'\n";
   sc << "set tics out nomirror\nset xrange [-0.5:" << run.n_layers - 0.5 << "]\n";
+  sc << "set xtics 0," << std::max(1, (run.n_layers + 15) / 16) << "\n";
   sc << "set lmargin at screen 0.10\nset rmargin at screen 0.97\n";
-  sc << "set tmargin at screen 0.90\nset bmargin at screen 0.42\nset format x ''\nunset xlabel\n";
-  sc << "set ylabel 'correlation (mean over heads)'\nset key outside top center horizontal font ',9'\n";
+  sc << "set tmargin at screen 0.86\nset bmargin at screen 0.42\nset format x ''\nunset xlabel\n";
+  sc << "set ylabel 'correlation (mean over heads)'\nset key at screen 0.5, screen 0.93 center center horizontal font ',9' samplen 3\n";
   sc << "set grid ytics lc rgb '#dddddd'\nset yrange [*:*]\n";
   sc << "plot 0 with lines lc rgb '#888888' notitle, "
         "'layers.dat' using 1:2 with linespoints pt 7 ps 0.7 lc rgb '#2166ac' title 'mean r', "

@@ -43,7 +43,7 @@ FigureInfo figure_reproducibility(Gnuplot& gp, const RunFolder& run) {
   sc << "set xlabel 'pooled Pearson r (all documents)'\nset ylabel 'Pearson r within one document'\n";
   sc << "set key top left box opaque font ',9'\n";
   sc << "plot x with lines dt 2 lc rgb 'black' title 'identity', "
-        "'docs.dat' using 1:2 with points pt 7 ps 0.35 lc rgb '#804393c3' title 'one head in one document', "
+        "'docs.dat' using 1:2 with points pt 7 ps 0.6 lc rgb '#604393c3' title 'one head in one document', "
         "'heads.dat' using 1:2:3 with yerrorbars pt 7 ps 0.6 lc rgb '#b2182b' title 'per-head mean ± sd over documents'\n";
   f.script = sc.str();
   gp.render(f);

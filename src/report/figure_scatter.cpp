@@ -42,7 +42,8 @@ std::vector<RepresentativeHead> choose_representative_heads(const RunFolder& run
     for (const HeadStat* h : valid)
       if (h->layer >= lo && h->layer < hi && (!best || std::fabs(h->r) > std::fabs(best->r))) best = h;
     if (best)
-      push(best, "strongest |r| in layers " + std::to_string(lo) + (hi - 1 > lo ? "–" + std::to_string(hi - 1) : ""));
+      push(best, hi - 1 > lo ? "strongest |r| in layers " + std::to_string(lo) + "–" + std::to_string(hi - 1)
+                             : "strongest |r| in layer " + std::to_string(lo));
   }
   return out;
 }
@@ -85,20 +86,20 @@ std::vector<FigureInfo> figure_scatters(Gnuplot& gp, const RunFolder& run, const
     sc << "set tics out nomirror\nset key top right box opaque samplen 2 font ',9'\n";
     sc << "f(x) = " << json_number(g.intercept, 9) << " + (" << json_number(g.slope, 9) << ")*x\n";
     // Left: count density.
-    sc << "set lmargin at screen 0.07\nset rmargin at screen 0.40\nset bmargin at screen 0.14\nset tmargin at screen 0.86\n";
+    sc << "set lmargin at screen 0.07\nset rmargin at screen 0.40\nset bmargin at screen 0.17\nset tmargin at screen 0.85\n";
     sc << "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')\n";
     sc << "set logscale cb\nset cblabel 'rows per cell (log scale)'\n";
-    sc << "set colorbox user origin screen 0.415, screen 0.14 size screen 0.015, screen 0.72\n";
+    sc << "set colorbox user origin screen 0.415, screen 0.17 size screen 0.015, screen 0.68\n";
     sc << "set title 'density of all rows" << (outside.empty() ? "" : "*") << "' font ',11'\n";
     sc << "plot 'density.dat' using 1:2:3 with image notitle, f(x) with lines lw 2 dt 2 lc rgb '#d62728' title 'least-squares fit'\n";
     // Right: mean position.
     sc << "set lmargin at screen 0.56\nset rmargin at screen 0.89\n";
     sc << "unset logscale cb\nset cbrange [0:" << max_pos << "]\nset cblabel 'mean position t in cell'\n";
     sc << "set palette defined (0 '#0d0887', 1 '#7e03a8', 2 '#cc4778', 3 '#f89540', 4 '#f0f921')\n";
-    sc << "set colorbox user origin screen 0.905, screen 0.14 size screen 0.015, screen 0.72\n";
-    sc << "set title 'coloured by position' font ',11'\n";
+    sc << "set colorbox user origin screen 0.905, screen 0.17 size screen 0.015, screen 0.68\n";
+    sc << "set title 'coloured by position' font ',11'\nunset key\n";
     if (!outside.empty())
-      sc << "set label 1 " << gp_str("*" + outside) << " at screen 0.07, screen 0.03 font ',9'\n";
+      sc << "set label 1 " << gp_str("*" + outside) << " at screen 0.01, screen 0.025 font ',9'\n";
     sc << "plot 'density.dat' using 1:2:4 with image notitle, f(x) with lines lw 2 dt 2 lc rgb 'black' notitle\n";
     sc << "unset multiplot\n";
     f.script = sc.str();

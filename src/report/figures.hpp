@@ -29,7 +29,7 @@ std::vector<RepresentativeHead> choose_representative_heads(const RunFolder& run
 // Heatmap plot area in screen fractions, fixed so that a cell's place in the
 // image follows from (layer, head) alone (the tests sample pixels there).
 struct HeatmapLayout {
-  static constexpr double left = 0.10, right = 0.80, bottom = 0.10, top = 0.88;
+  static constexpr double left = 0.10, right = 0.80, bottom = 0.14, top = 0.86;
   static int width() { return 900; }
   static int height(int n_layers, int n_heads);
 };

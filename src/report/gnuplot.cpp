@@ -22,13 +22,13 @@ namespace spectra::report {
 namespace fs = std::filesystem;
 
 std::string gp_str(const std::string& text) {
-  std::string s = "'";
+  std::string s = "\"";
   for (char c : text) {
-    if (c == '\'') s += "''";
-    else if (c == '\n') s += ' ';
+    if (c == '"' || c == '\\') s += '\\', s += c;
+    else if (c == '\n') s += "\\n";
     else s += c;
   }
-  return s + "'";
+  return s + "\"";
 }
 
 namespace {

@@ -36,7 +36,7 @@ class Gnuplot {
   std::string exe_, dir_, work_;
 };
 
-// A gnuplot single-quoted string literal ('...' with '' for ').
+// A gnuplot double-quoted string literal (\" and \\ escaped, newline as \\n).
 std::string gp_str(const std::string& text);
 
 }  // namespace spectra::report

@@ -102,7 +102,8 @@ std::string interpretation_markdown(const RunFolder& run, const TupleDigest& dig
           ++heads;
           pass += h.passes;
         }
-      parts += std::string(q ? "; " : "") + "layers " + std::to_string(a) + "–" + std::to_string(b - 1) + ": " +
+      parts += std::string(q ? "; " : "") +
+               (b - 1 > a ? "layers " + std::to_string(a) + "–" + std::to_string(b - 1) : "layer " + std::to_string(a)) + ": " +
                std::to_string(pass) + "/" + std::to_string(heads);
     }
     o << "- Passing heads by layer quarter: " << parts << ".\n";

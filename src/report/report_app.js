@@ -122,7 +122,7 @@
         {type: "symbol", name: "points", from: {data: "pts"}, encode: {enter: {
           x: {scale: "x", field: "q"}, y: {scale: "y", field: "H"}, size: {value: 10},
           fill: {scale: "c", field: "t"}, fillOpacity: {value: 0.6}}}},
-        {type: "line", from: {data: "fit"}, encode: {enter: {
+        {type: "line", from: {data: "fit"}, clip: true, encode: {enter: {
           x: {scale: "x", field: "q"}, y: {scale: "y", field: "H"}, stroke: {value: "black"},
           strokeWidth: {value: 2}, strokeDash: {value: [6, 4]}}}}
       ]

@@ -212,11 +212,19 @@ RunFolder read_run_folder(const std::string& run_dir) {
     } else {
       fail_field(path, "criteria", "expected an array or an object");
     }
-    if (run.summary.contains("heads") && run.summary["heads"].is_number_integer())
-      for (auto& c : run.criteria)
-        if (c.heads_meeting >= 0)
-          c.measured = std::to_string(c.heads_meeting) + " of " + std::to_string(run.summary["heads"].get<int64_t>()) +
-                       " heads (" + c.measured + ")";
+    if (run.summary.contains("heads") && run.summary["heads"].is_number_integer()) {
+      const int64_t total = run.summary["heads"].get<int64_t>();
+      const int64_t required = run.summary.contains("required_heads") && run.summary["required_heads"].is_number_integer()
+                                   ? run.summary["required_heads"].get<int64_t>()
+                                   : -1;
+      for (auto& c : run.criteria) {
+        if (c.heads_meeting < 0 || total <= 0) continue;
+        char pct[32];
+        std::snprintf(pct, sizeof pct, "%.1f%%", 100.0 * double(c.heads_meeting) / double(total));
+        c.measured = std::to_string(c.heads_meeting) + " of " + std::to_string(total) + " heads (" + pct + ")";
+        if (required >= 0) c.threshold += "; needs ≥ " + std::to_string(required) + " heads";
+      }
+    }
     // Positions below min_position were excluded by the statistics.
     const nlohmann::json* cfg = nullptr;
     if (run.summary.contains("config") && run.summary["config"].is_object()) cfg = &run.summary["config"];

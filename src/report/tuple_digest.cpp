@@ -66,6 +66,7 @@ TupleDigest digest_tuples(const std::string& tuple_path, const DigestRequest& re
     bool operator<(const Item& o) const { return hash < o.hash; }
   };
   std::vector<std::priority_queue<Item>> heaps(n_slots);
+  std::vector<uint64_t> slot_rows(n_slots, 0);
   const size_t k = static_cast<size_t>(std::max(1, req.points_per_head));
   for (uint64_t i = 0; i < rows.size(); ++i) {
     const TupleRow& t = rows[i];
@@ -78,7 +79,9 @@ TupleDigest digest_tuples(const std::string& tuple_path, const DigestRequest& re
     d.max_pos = std::max(d.max_pos, t.pos);
     const uint64_t h = mix64((static_cast<uint64_t>(static_cast<uint32_t>(t.doc)) << 32) ^
                              static_cast<uint32_t>(t.pos) ^ mix64(static_cast<uint64_t>(t.layer) * 4099 + t.head));
-    auto& heap = heaps[static_cast<size_t>(t.layer) * req.n_heads + t.head];
+    const size_t slot = static_cast<size_t>(t.layer) * req.n_heads + t.head;
+    ++slot_rows[slot];
+    auto& heap = heaps[slot];
     if (heap.size() < k) {
       heap.push({h, i});
     } else if (h < heap.top().hash) {
@@ -141,8 +144,10 @@ TupleDigest digest_tuples(const std::string& tuple_path, const DigestRequest& re
     std::tie(g.x_lo, g.x_hi) = display_range(xs);
     std::tie(g.y_lo, g.y_hi) = display_range(ys);
     g.y_lo = std::max(g.y_lo, 0.0);
-    g.nx = req.density_nx;
-    g.ny = req.density_ny;
+    // Bins: about 3·n^(1/3) across, so sparse heads are not all single-row cells.
+    const double n_head = static_cast<double>(slot_rows[s]);
+    g.nx = std::clamp(static_cast<int>(std::lround(3.0 * std::cbrt(n_head))), 20, req.density_nx);
+    g.ny = std::clamp(static_cast<int>(std::lround(g.nx * double(req.density_ny) / req.density_nx)), 16, req.density_ny);
     g.count.assign(static_cast<size_t>(g.nx) * g.ny, 0);
     g.pos_sum.assign(g.count.size(), 0.0);
     density_of[s] = static_cast<int>(j);
