@@ -6,6 +6,7 @@
 // parallel region; smaller ranges, or calls from inside a parallel region, run
 // on the calling thread. Callers may therefore split rows across their own
 // threads too. The type switch happens once per call, never per element.
+#include <immintrin.h>
 #include <omp.h>
 
 #include <cstring>
@@ -50,18 +51,29 @@ inline void scale_min_k4(int j, const uint8_t* q, uint8_t& d, uint8_t& m) {
   }
 }
 
-void deq_f32(const uint8_t* x, int64_t n, float* y) { std::memcpy(y, x, static_cast<size_t>(n) * 4); }
+void deq_f32(const uint8_t* __restrict x, int64_t n, float* __restrict y) { std::memcpy(y, x, static_cast<size_t>(n) * 4); }
 
-void deq_f16(const uint8_t* x, int64_t n, float* y) {
+// fp16 via F16C when the CPU has it (exact, like the table), else the table.
+__attribute__((target("avx,f16c"))) void deq_f16_f16c(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + 2 * i))));
+  const float* t = f16_table();
+  for (; i < n; ++i) y[i] = t[load_u16(x + 2 * i)];
+}
+
+void deq_f16(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
+  static const bool has_f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  if (has_f16c) return deq_f16_f16c(x, n, y);
   const float* t = f16_table();
   for (int64_t i = 0; i < n; ++i) y[i] = t[load_u16(x + 2 * i)];
 }
 
-void deq_bf16(const uint8_t* x, int64_t n, float* y) {
+void deq_bf16(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   for (int64_t i = 0; i < n; ++i) y[i] = bf16_to_f32(load_u16(x + 2 * i));
 }
 
-void deq_q8_0(const uint8_t* x, int64_t n, float* y) {
+void deq_q8_0(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   const float* t = f16_table();
   for (int64_t b = 0; b < n / 32; ++b, x += 34, y += 32) {
     const float d = t[load_u16(x)];
@@ -70,7 +82,7 @@ void deq_q8_0(const uint8_t* x, int64_t n, float* y) {
   }
 }
 
-void deq_q4_0(const uint8_t* x, int64_t n, float* y) {
+void deq_q4_0(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   const float* t = f16_table();
   for (int64_t b = 0; b < n / 32; ++b, x += 18, y += 32) {
     const float d = t[load_u16(x)];
@@ -84,7 +96,7 @@ void deq_q4_0(const uint8_t* x, int64_t n, float* y) {
   }
 }
 
-void deq_q4_1(const uint8_t* x, int64_t n, float* y) {
+void deq_q4_1(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   const float* t = f16_table();
   for (int64_t b = 0; b < n / 32; ++b, x += 20, y += 32) {
     const float d = t[load_u16(x)];
@@ -99,15 +111,21 @@ void deq_q4_1(const uint8_t* x, int64_t n, float* y) {
   }
 }
 
-void deq_q5_0(const uint8_t* x, int64_t n, float* y) {
+// 1 << i, as a table so that the Q5 loops vectorize without variable shifts.
+constexpr uint32_t kBit[32] = {1u << 0,  1u << 1,  1u << 2,  1u << 3,  1u << 4,  1u << 5,  1u << 6,  1u << 7,
+                               1u << 8,  1u << 9,  1u << 10, 1u << 11, 1u << 12, 1u << 13, 1u << 14, 1u << 15,
+                               1u << 16, 1u << 17, 1u << 18, 1u << 19, 1u << 20, 1u << 21, 1u << 22, 1u << 23,
+                               1u << 24, 1u << 25, 1u << 26, 1u << 27, 1u << 28, 1u << 29, 1u << 30, 1u << 31};
+
+void deq_q5_0(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   const float* t = f16_table();
   for (int64_t b = 0; b < n / 32; ++b, x += 22, y += 32) {
     const float d = t[load_u16(x)];
     const uint32_t qh = load_u32(x + 2);
     const uint8_t* qs = x + 6;
     for (int j = 0; j < 16; ++j) {
-      const uint8_t xh0 = static_cast<uint8_t>(((qh >> (j + 0)) << 4) & 0x10);
-      const uint8_t xh1 = static_cast<uint8_t>(((qh >> (j + 12))) & 0x10);
+      const int xh0 = (qh & kBit[j]) ? 0x10 : 0;       // ggml: ((qh >> j) << 4) & 0x10
+      const int xh1 = (qh & kBit[j + 16]) ? 0x10 : 0;  // ggml: (qh >> (j + 12)) & 0x10
       const int32_t x0 = ((qs[j] & 0x0F) | xh0) - 16;
       const int32_t x1 = ((qs[j] >> 4) | xh1) - 16;
       y[j] = x0 * d;
@@ -116,7 +134,7 @@ void deq_q5_0(const uint8_t* x, int64_t n, float* y) {
   }
 }
 
-void deq_q5_1(const uint8_t* x, int64_t n, float* y) {
+void deq_q5_1(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   const float* t = f16_table();
   for (int64_t b = 0; b < n / 32; ++b, x += 24, y += 32) {
     const float d = t[load_u16(x)];
@@ -124,8 +142,8 @@ void deq_q5_1(const uint8_t* x, int64_t n, float* y) {
     const uint32_t qh = load_u32(x + 4);
     const uint8_t* qs = x + 8;
     for (int j = 0; j < 16; ++j) {
-      const uint8_t xh0 = static_cast<uint8_t>(((qh >> (j + 0)) << 4) & 0x10);
-      const uint8_t xh1 = static_cast<uint8_t>(((qh >> (j + 12))) & 0x10);
+      const int xh0 = (qh & kBit[j]) ? 0x10 : 0;       // ggml: ((qh >> j) << 4) & 0x10
+      const int xh1 = (qh & kBit[j + 16]) ? 0x10 : 0;  // ggml: (qh >> (j + 12)) & 0x10
       const int x0 = (qs[j] & 0x0F) | xh0;
       const int x1 = (qs[j] >> 4) | xh1;
       y[j] = x0 * d + m;
@@ -134,7 +152,7 @@ void deq_q5_1(const uint8_t* x, int64_t n, float* y) {
   }
 }
 
-void deq_q4_k(const uint8_t* x, int64_t n, float* y) {
+void deq_q4_k(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   const float* t = f16_table();
   for (int64_t b = 0; b < n / 256; ++b, x += 144) {
     const float d = t[load_u16(x)];
@@ -156,7 +174,7 @@ void deq_q4_k(const uint8_t* x, int64_t n, float* y) {
   }
 }
 
-void deq_q5_k(const uint8_t* x, int64_t n, float* y) {
+void deq_q5_k(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   const float* t = f16_table();
   for (int64_t b = 0; b < n / 256; ++b, x += 176) {
     const float d = t[load_u16(x)];
@@ -182,7 +200,7 @@ void deq_q5_k(const uint8_t* x, int64_t n, float* y) {
   }
 }
 
-void deq_q6_k(const uint8_t* x, int64_t n, float* y) {
+void deq_q6_k(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   const float* t = f16_table();
   for (int64_t b = 0; b < n / 256; ++b, x += 210) {
     const uint8_t* ql = x;
@@ -190,16 +208,19 @@ void deq_q6_k(const uint8_t* x, int64_t n, float* y) {
     const int8_t* sc = reinterpret_cast<const int8_t*>(x + 192);
     const float d = t[load_u16(x + 208)];
     for (int part = 0; part < 256; part += 128) {
-      for (int l = 0; l < 32; ++l) {
-        const int is = l / 16;
-        const int8_t q1 = static_cast<int8_t>((ql[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-        const int8_t q2 = static_cast<int8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        const int8_t q3 = static_cast<int8_t>((ql[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        const int8_t q4 = static_cast<int8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        y[l + 0] = d * sc[is + 0] * q1;
-        y[l + 32] = d * sc[is + 2] * q2;
-        y[l + 64] = d * sc[is + 4] * q3;
-        y[l + 96] = d * sc[is + 6] * q4;
+      // ggml: y = d * sc[is] * q with is = l / 16; (d * sc) first, as there.
+      for (int half = 0; half < 2; ++half) {
+        const float s1 = d * sc[half + 0], s2 = d * sc[half + 2], s3 = d * sc[half + 4], s4 = d * sc[half + 6];
+        for (int l = 16 * half; l < 16 * half + 16; ++l) {
+          const int q1 = ((ql[l + 0] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+          const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+          const int q3 = ((ql[l + 0] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+          const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+          y[l + 0] = s1 * static_cast<float>(q1);
+          y[l + 32] = s2 * static_cast<float>(q2);
+          y[l + 64] = s3 * static_cast<float>(q3);
+          y[l + 96] = s4 * static_cast<float>(q4);
+        }
       }
       y += 128;
       ql += 64;
@@ -207,6 +228,20 @@ void deq_q6_k(const uint8_t* x, int64_t n, float* y) {
       sc += 8;
     }
   }
+}
+
+// Same as util/half.hpp f32_to_bf16 (round to nearest even, NaN stays NaN),
+// written without branches so that loops over it vectorize.
+inline uint16_t to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const uint32_t nan = (u >> 16) | 0x40u;
+  return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+}
+
+void f32_to_bf16_n(const float* __restrict x, int64_t n, uint16_t* __restrict y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = to_bf16(x[i]);
 }
 
 using DeqFn = void (*)(const uint8_t*, int64_t, float*);
@@ -283,12 +318,8 @@ void convert_rows_bf16(const TensorView& t, int64_t row_begin, int64_t row_end, 
   for (int64_t r = 0; r < n; ++r) {
     const uint8_t* src = t.data + static_cast<uint64_t>(row_begin + r) * row_bytes;
     uint16_t* out = dst + r * cols;
-    if (dt == DType::F32) {
-      for (int64_t c = 0; c < cols; ++c) {
-        float f;
-        std::memcpy(&f, src + 4 * c, 4);
-        out[c] = f32_to_bf16(f);
-      }
+    if (dt == DType::F32 && reinterpret_cast<uintptr_t>(src) % alignof(float) == 0) {
+      f32_to_bf16_n(reinterpret_cast<const float*>(src), cols, out);
       continue;
     }
     float buf[kChunk];
@@ -297,7 +328,7 @@ void convert_rows_bf16(const TensorView& t, int64_t row_begin, int64_t row_end, 
     for (int64_t c = 0; c < cols; c += kChunk) {
       const int64_t m = cols - c < kChunk ? cols - c : kChunk;  // a multiple of be
       fn(src + c / be * bb, m, buf);
-      for (int64_t k = 0; k < m; ++k) out[c + k] = f32_to_bf16(buf[k]);
+      f32_to_bf16_n(buf, m, out + c);
     }
   }
 }

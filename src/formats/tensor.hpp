@@ -33,6 +33,11 @@ struct TensorView {
 
 // Convert rows [row_begin, row_end) to dense fp32 / bf16, row-major. Quantized
 // rows are dequantized exactly as ggml does. Thread-safe; no allocation.
+// Threading: when the range holds >= 1M elements and the caller is not inside
+// an OpenMP parallel region, rows are split across OpenMP threads; otherwise
+// the calling thread does all the work (so callers may parallelise over row
+// ranges themselves). bf16 output rounds to nearest even (util/half.hpp).
+// The data pointer need not be aligned (safetensors offsets are arbitrary).
 void convert_rows_f32(const TensorView& t, int64_t row_begin, int64_t row_end, float* dst);
 void convert_rows_bf16(const TensorView& t, int64_t row_begin, int64_t row_end, uint16_t* dst);
 
