@@ -1,5 +1,5 @@
-// The inspect report: built once as JSON, and rendered as text from it so
-// the two forms never disagree.
+// The inspect report: built once as JSON, and rendered as text from it (and
+// from the same helpers) so the two forms never disagree.
 #include "formats/model_summary.hpp"
 
 #include <cstdio>
@@ -197,11 +197,10 @@ std::string summary_text(const Model& m) {
   }
 
   out += "\nStorage types\n";
-  for (auto it = j["dtypes"].begin(); it != j["dtypes"].end(); ++it) {
+  for (const auto& [kind, types] : dtypes_by_kind(m)) {  // in role order, not JSON key order
     std::string v;
-    for (auto t = it.value().begin(); t != it.value().end(); ++t)
-      v += (v.empty() ? "" : ", ") + t.key() + " x" + s(t.value());
-    line(it.key(), v);
+    for (const auto& [name, count] : types) v += (v.empty() ? "" : ", ") + name + " x" + std::to_string(count);
+    line(to_string(kind), v);
   }
   if (!j["unused_tensors"].empty()) {
     std::string v;
