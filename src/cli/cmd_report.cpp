@@ -1,7 +1,14 @@
 // spectra report RUN_DIR: (re)write the figures, report.md and report.html of
 // a finished study run from its files alone.
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <string>
+
 #include "cli/commands.hpp"
 #include "report/report.hpp"
+#include "util/error.hpp"
 
 namespace spectra::cli {
 
@@ -25,6 +32,14 @@ void register_report(CLI::App& app) {
   cmd->add_flag("--no-figures", args->no_figures, "Skip the gnuplot figures");
   cmd->add_flag("-q,--quiet", args->opt.quiet, "No progress lines");
   cmd->callback([args] {
+    // A study still running (or one that failed) leaves the INCOMPLETE marker.
+    const auto marker = std::filesystem::path(args->run_dir) / "INCOMPLETE";
+    if (std::filesystem::exists(marker)) {
+      std::ifstream in(marker);
+      std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+      spectra::fail_file(marker.string(), "the study in this folder has not finished" + (why.empty() ? "" : ": " + why));
+    }
     args->opt.figures = !args->no_figures;
     spectra::report::write_report(args->run_dir, args->opt);
   });

@@ -144,9 +144,45 @@ std::string section_methods(const RunFolder& run, const TupleDigest& digest) {
                                                        [](const auto& a, const auto& b) { return a.size() < b.size(); })
                                          ->size())
     << " rows per head.\n\n";
+  // summary.json: the study's description, provenance and timings, then
+  // anything else it holds, except the decision block shown above.
+  static const char* const kOrder[] = {"study", "model", "precision", "threads", "counts", "data", "provenance",
+                                       "timings", "config", "documents", "warnings"};
+  static const char* const kShownElsewhere[] = {"decision", "criteria", "passing_heads", "strong_opposite_heads",
+                                                "heads", "tests", "heads_passing", "required_heads",
+                                                "fraction_passing"};
+  auto shown_elsewhere = [](const std::string& k) {
+    for (const char* x : kShownElsewhere)
+      if (k == x) return true;
+    return false;
+  };
   o << "### Provenance\n\n";
-  if (run.summary.contains("provenance")) json_markdown(o, run.summary["provenance"], 0);
-  else o << "- (summary.json has no provenance)\n";
+  if (run.summary.contains("hypothesis")) o << "- **hypothesis**: " << scalar(run.summary["hypothesis"]) << "\n";
+  if (run.summary.contains("head_pass_rule"))
+    o << "- **head pass rule**: " << scalar(run.summary["head_pass_rule"]) << "\n";
+  std::vector<std::string> keys;
+  for (const char* k : kOrder)
+    if (run.summary.contains(k)) keys.push_back(k);
+  for (const auto& [k, _] : run.summary.items())
+    if (!shown_elsewhere(k) && k != "hypothesis" && k != "head_pass_rule" &&
+        std::find(keys.begin(), keys.end(), k) == keys.end())
+      keys.push_back(k);
+  for (const auto& k : keys) {
+    const auto& v = run.summary[k];
+    if (v.is_object() || v.is_array()) {
+      if (v.empty()) continue;
+      o << "\n#### " << k << "\n\n";
+      if (v.is_array()) {
+        nlohmann::json wrapped;
+        wrapped[k] = v;
+        json_markdown(o, wrapped, 0);
+      } else {
+        json_markdown(o, v, 0);
+      }
+    } else {
+      o << "- **" << k << "**: " << scalar(v) << "\n";
+    }
+  }
   o << "\n";
   if (!run.config_text.empty()) o << "### Configuration (config.toml)\n\n```toml\n" << run.config_text << (run.config_text.back() == '\n' ? "" : "\n") << "```\n\n";
   return o.str();

@@ -192,7 +192,11 @@ RunFolder read_run_folder(const std::string& run_dir) {
 
   // summary.json
   {
-    const std::string path = (fs::path(run_dir) / "summary.json").string();
+    // summary.json (a finished study); a folder `spectra analyze` wrote
+    // without a study has decision.json, the same decision block.
+    std::string path = (fs::path(run_dir) / "summary.json").string();
+    if (!fs::exists(path) && fs::exists(fs::path(run_dir) / "decision.json"))
+      path = (fs::path(run_dir) / "decision.json").string();
     try {
       run.summary = nlohmann::json::parse(read_text(path));
     } catch (const nlohmann::json::exception& e) {
