@@ -1,0 +1,88 @@
+// The analysis driver: index, parallel per-head statistics, decision and
+// outputs; see analyze.hpp.
+#include "stats/analyze.hpp"
+
+#include <omp.h>
+
+#include <exception>
+#include <filesystem>
+
+#include "observers/tuple_file.hpp"
+#include "stats/head_data.hpp"
+#include "util/atomic_file.hpp"
+#include "util/error.hpp"
+
+namespace spectra::stats {
+
+AnalysisResult analyze_tuples(std::span<const TupleRow> rows, const AnalysisConfig& cfg,
+                              const std::string& source_name) {
+  AnalysisResult res;
+  res.config = cfg;
+  res.rows = rows.size();
+  const TupleIndex index = build_tuple_index(rows, source_name);
+  res.docs = index.docs;
+  res.doc_tokens = index.doc_tokens;
+  const size_t H = index.heads.size();
+  res.heads.resize(H);
+  std::vector<std::exception_ptr> errors(H);
+  std::vector<uint64_t> early(H), nonfinite(H);
+  const int threads = cfg.threads > 0 ? cfg.threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (size_t h = 0; h < H; ++h) {
+    try {
+      HeadData d = gather_head(rows, index, h, cfg.min_position, source_name);
+      early[h] = d.dropped_early;
+      nonfinite[h] = d.dropped_nonfinite;
+      res.heads[h] = compute_head_statistics(d, cfg);
+    } catch (...) {
+      errors[h] = std::current_exception();
+    }
+  }
+  for (auto& e : errors)  // the first failing head in (layer, head) order
+    if (e) std::rethrow_exception(e);
+  for (size_t h = 0; h < H; ++h) {
+    res.rows_early += early[h];
+    res.rows_nonfinite += nonfinite[h];
+    res.rows_analysed += res.heads[h].n;
+  }
+  res.decision = decide(res.heads, cfg);
+  return res;
+}
+
+nlohmann::ordered_json analysis_json(const AnalysisResult& r) {
+  nlohmann::ordered_json j = decision_json(r.decision, r.heads, r.config);
+  j["data"] = {{"rows", r.rows},
+               {"rows_analysed", r.rows_analysed},
+               {"rows_before_min_position", r.rows_early},
+               {"rows_nonfinite", r.rows_nonfinite},
+               {"documents", r.docs.size()},
+               {"heads", r.heads.size()}};
+  return j;
+}
+
+void write_analysis(const std::string& dir, const AnalysisResult& r, const std::vector<DocMeta>* meta) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  write_file_atomic((fs::path(dir) / "heads.csv").string(), heads_csv(r.heads));
+  write_file_atomic((fs::path(dir) / "layers.csv").string(), layers_csv(r.heads));
+  write_file_atomic((fs::path(dir) / "docs.csv").string(), docs_csv(r.heads, r.docs, r.doc_tokens, r.config, meta));
+  write_file_atomic((fs::path(dir) / "decision.json").string(), analysis_json(r).dump(2) + "\n");
+}
+
+AnalysisResult analyze_run(const std::string& run_dir, const std::string& out_dir, const AnalyzeOverrides& ov) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(run_dir)) fail_file(run_dir, "not a run folder");
+  const std::string cfg_path = (fs::path(run_dir) / "config.toml").string();
+  AnalysisConfig cfg = fs::exists(cfg_path) ? AnalysisConfig::from_toml_file(cfg_path) : AnalysisConfig{};
+  if (ov.seed) cfg.seed = *ov.seed;
+  if (ov.permutations) cfg.permutations = *ov.permutations;
+  if (ov.threads) cfg.threads = *ov.threads;
+  const std::string out = out_dir.empty() ? run_dir : out_dir;
+  const std::vector<DocMeta> meta = read_doc_meta((fs::path(run_dir) / "docs.csv").string());
+  TupleReader reader(find_tuple_file(run_dir));
+  AnalysisResult r = analyze_tuples(reader.rows(), cfg, reader.path());
+  write_analysis(out, r, meta.empty() ? nullptr : &meta);
+  return r;
+}
+
+}  // namespace spectra::stats

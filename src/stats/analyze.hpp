@@ -1,0 +1,60 @@
+#pragma once
+// The whole analysis of a run: every head's statistics from the tuples, the
+// decision, and the run-folder outputs. Used by the study (after measuring)
+// and by `spectra analyze RUN_DIR` (from the saved tuples alone).
+//
+// Scale: the tuple file is mapped, never copied; heads are gathered one at a
+// time per thread and processed in parallel (OpenMP, dynamic schedule). Each
+// head's computation is sequential and seeded from (seed, layer, head), so
+// results are identical for any thread count. Memory ≈ the index (one record
+// per (doc, layer, head) run) + one gathered head per thread + per-head
+// summaries; a 50 × 4096 × 1024-head study needs well under 1 GB beyond the
+// page cache of the mapped file.
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "observers/tuple.hpp"
+#include "stats/analysis_config.hpp"
+#include "stats/decision.hpp"
+#include "stats/head_statistics.hpp"
+#include "stats/run_tables.hpp"
+
+namespace spectra::stats {
+
+struct AnalysisResult {
+  AnalysisConfig config;
+  std::vector<HeadStats> heads;   // ordered by (layer, head)
+  std::vector<int32_t> docs;      // doc ids, ascending
+  std::vector<int64_t> doc_tokens;
+  uint64_t rows = 0, rows_analysed = 0, rows_early = 0, rows_nonfinite = 0;
+  Decision decision;
+};
+
+// source_name is used in error messages (the tuple file's path).
+AnalysisResult analyze_tuples(std::span<const TupleRow> rows, const AnalysisConfig& cfg,
+                              const std::string& source_name);
+
+// decision_json plus a "data" block (rows, rows_analysed, excluded rows,
+// documents, heads).
+nlohmann::ordered_json analysis_json(const AnalysisResult& result);
+
+// Writes DIR/heads.csv, DIR/layers.csv, DIR/docs.csv and DIR/decision.json
+// atomically. meta may be null.
+void write_analysis(const std::string& dir, const AnalysisResult& result, const std::vector<DocMeta>* meta);
+
+// `spectra analyze`: reads RUN_DIR/tuples.npy (or .csv) and, if present,
+// RUN_DIR/config.toml ([analysis], [criteria]; else defaults), keeps the
+// metadata of an existing RUN_DIR/docs.csv, recomputes everything and writes
+// the outputs to out_dir (RUN_DIR when empty). Overrides apply after the file.
+struct AnalyzeOverrides {
+  std::optional<uint64_t> seed;
+  std::optional<int> permutations;
+  std::optional<int> threads;
+};
+AnalysisResult analyze_run(const std::string& run_dir, const std::string& out_dir, const AnalyzeOverrides& overrides);
+
+}  // namespace spectra::stats
