@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -32,6 +33,7 @@ struct MeasureArgs {
   int threads = 0;
   std::string raw_format = "npy";
   bool force = false;
+  bool stats_off = false;
 };
 
 nlohmann::json describe(const ModelDesc& d, const std::string& path) {
@@ -99,12 +101,20 @@ void run(const MeasureArgs& a) {
 
   fs::create_directories(a.out);
   const std::string tuple_path = a.out + (a.raw_format == "csv" ? "/tuples.csv" : "/tuples.npy");
-  TupleWriter writer(tuple_path, a.raw_format == "csv" ? TupleFormat::Csv : TupleFormat::Npy);
-  TupleObserver obs(writer, 0);
+  std::unique_ptr<TupleWriter> writer;
+  if (!a.stats_off) writer = std::make_unique<TupleWriter>(tuple_path, a.raw_format == "csv" ? TupleFormat::Csv : TupleFormat::Npy);
+  std::unique_ptr<TupleObserver> tobs;
+  NullObserver off;
   engine::ForwardOptions fo;
-  fo.observer = &obs;
+  if (writer) {
+    tobs = std::make_unique<TupleObserver>(*writer, 0);
+    fo.observer = tobs.get();
+  } else {
+    fo.observer = &off;
+  }
   auto r = eng.forward(ids, fo);
-  writer.finish();
+  if (writer) writer->finish();
+  const uint64_t rows = tobs ? tobs->rows() : 0;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
   nlohmann::json s;
@@ -117,8 +127,9 @@ void run(const MeasureArgs& a) {
   s["threads"] = eng.threads();
   s["cpu"] = engine::cpu_summary();
   s["tokens"] = ids.size();
-  s["tuple_rows"] = obs.rows();
-  s["tuple_file"] = fs::path(tuple_path).filename().string();
+  s["statistics"] = a.stats_off ? "off" : "on";
+  s["tuple_rows"] = rows;
+  s["tuple_file"] = a.stats_off ? nlohmann::json(nullptr) : nlohmann::json(fs::path(tuple_path).filename().string());
   const double mnll = r.mean_nll();
   s["mean_nll"] = std::isfinite(mnll) ? nlohmann::json(mnll) : nlohmann::json(nullptr);
   s["perplexity"] = std::isfinite(mnll) ? nlohmann::json(std::exp(mnll)) : nlohmann::json(nullptr);
@@ -131,7 +142,7 @@ void run(const MeasureArgs& a) {
                                  {"lm_head", r.time.lm_head}};
   write_file_atomic(a.out + "/summary.json", s.dump(2) + "\n");
   std::fprintf(stderr, "spectra measure: %zu tokens, %llu rows, perplexity %.4f, %.1f tokens/s (%s, %d threads) -> %s\n",
-               ids.size(), static_cast<unsigned long long>(obs.rows()), std::exp(mnll),
+               ids.size(), static_cast<unsigned long long>(rows), std::exp(mnll),
                static_cast<double>(ids.size()) / r.time.total, engine::to_string(eng.precision()), eng.threads(),
                a.out.c_str());
 }
@@ -151,6 +162,7 @@ void register_measure(CLI::App& app) {
   cmd->add_option("--threads", a->threads, "Threads (default: all cores)");
   cmd->add_option("--raw-format", a->raw_format, "Tuple file format: npy or csv");
   cmd->add_flag("--force", a->force, "Overwrite the files of an existing output folder");
+  cmd->add_flag("--stats-off", a->stats_off, "Benchmark baseline: run with the attention statistics off (no tuple file)");
   cmd->callback([a] { run(*a); });
 }
 
