@@ -16,6 +16,7 @@
 //   crit_null  mean |r*| of the within-document shuffle null ≤ null_abs_r_ceiling,
 //              and, when require_null_percentile, |r| > the 95th percentile of
 //              |r*| of the shuffle null AND of the circular-shift null
+//              (with permutations = 0 the nulls are undefined and no head passes)
 //   crit_docs  frac_meeting ≥ doc_agree_fraction: at least that fraction of the
 //              head's documents (those with ≥ min_doc_positions pairs) has
 //              r_d on H1's side beyond doc_r_threshold (reproducibility.hpp)

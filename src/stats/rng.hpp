@@ -2,7 +2,7 @@
 // A small, fully specified random number generator so that permutation
 // results are identical on every platform and standard library:
 // xoshiro256** seeded through SplitMix64, bounded integers by rejection
-// (unbiased). Each (seed, layer, head, stream) gets its own generator, so
+// (unbiased, Lemire's method). Each (seed, layer, head, stream) gets its own generator, so
 // results do not depend on the number of threads or the order heads run in.
 #include <cstdint>
 
@@ -32,13 +32,20 @@ class Rng {
     s_[3] = rotl(s_[3], 45);
     return result;
   }
-  // Uniform integer in [0, bound), bound > 0; rejection keeps it unbiased.
+  // Uniform integer in [0, bound), bound > 0, unbiased: Lemire's
+  // multiply-shift with rejection (a division only on the rare slow path).
   uint64_t below(uint64_t bound) {
-    const uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
-    for (;;) {
-      const uint64_t r = next();
-      if (r >= threshold) return r % bound;
+    __extension__ using u128 = unsigned __int128;
+    u128 m = static_cast<u128>(next()) * bound;
+    uint64_t low = static_cast<uint64_t>(m);
+    if (low < bound) {
+      const uint64_t threshold = (0 - bound) % bound;  // 2^64 mod bound
+      while (low < threshold) {
+        m = static_cast<u128>(next()) * bound;
+        low = static_cast<uint64_t>(m);
+      }
     }
+    return static_cast<uint64_t>(m >> 64);
   }
 
  private:
