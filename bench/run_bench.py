@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Spectra engine benchmark (not a timed test).
+
+1. The machine's bf16 / fp32 GEMM peak: one large oneDNN matmul (gemm_peak.cpp).
+2. Random-weight models with real shapes on disk (make_models.py).
+3. `spectra measure` on a 4096-token window: statistics on and off (probe cost),
+   tokens/s, model FLOP utilization (FLOPs incl. causal attention / time /
+   bf16 GEMM peak), peak anonymous memory (RssAnon of the process, polled).
+4. PyTorch comparison (torch_llama.py, Debian python3-torch), same shape.
+
+Every rate is given twice: by wall clock, and per CPU-second (process CPU time
+divided by the thread count), which is what the run reaches when it has the
+cores to itself -- on a shared machine the wall-clock figures are mostly noise.
+OMP_WAIT_POLICY=passive keeps spinning threads from inflating CPU time.
+
+  bench/run_bench.py --spectra build/spectra [--models smollm2,1b,8b] [--formats hf,gguf] [--T 4096]
+"""
+import argparse, json, os, platform, random, subprocess, sys, threading, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from make_models import SHAPES, write_hf, write_gguf
+
+def flops(s, T):
+    H, qd, kd, F, V = s["hidden"], s["heads"] * s["head_dim"], s["kv"] * s["head_dim"], s["ffn"], s["vocab"]
+    per_layer = 2 * H * qd + 2 * H * kd + 3 * H * F
+    return 2.0 * T * (per_layer * s["layers"] + V * H) + 2.0 * T * T * s["head_dim"] * s["heads"] * s["layers"]
+
+def run_polled(cmd, env):
+    """Run cmd; return (rc, wall, cpu seconds, peak RssAnon MiB)."""
+    t0 = time.time()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+    def poll():
+        while p.poll() is None:
+            try:
+                with open(f"/proc/{p.pid}/status") as f:
+                    for line in f:
+                        if line.startswith("RssAnon:"):
+                            peak[0] = max(peak[0], int(line.split()[1]))
+            except OSError:
+                pass
+            time.sleep(0.05)
+    th = threading.Thread(target=poll); th.start()
+    _, status, ru = os.wait4(p.pid, 0)
+    th.join()
+    out, err = p.stdout.read(), p.stderr.read()
+    rc = os.waitstatus_to_exitcode(status)
+    if rc != 0:
+        print(err, file=sys.stderr)
+    return rc, time.time() - t0, ru.ru_utime + ru.ru_stime, peak[0] / 1024.0
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spectra", default=os.path.join(HERE, "..", "build", "spectra"))
+    ap.add_argument("--models", default="smollm2,1b,8b")
+    ap.add_argument("--formats", default="hf,gguf")
+    ap.add_argument("--T", type=int, default=4096)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--torch", default="smollm2", help="shapes for the PyTorch comparison ('' = none)")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    env = dict(os.environ, OMP_WAIT_POLICY="passive")
+    res = {"cpu": "", "load_average_start": os.getloadavg(), "T": a.T, "threads": a.threads, "runs": [], "torch": []}
+    with open("/proc/cpuinfo") as f:
+        info = f.read()
+    model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "?")
+    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
+    res["cpu"] = model + " | " + " ".join(f for f in flags if f in (
+        "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile"))
+    # 1. GEMM peak
+    gp = os.path.join(a.out, "gemm_peak")
+    subprocess.check_call(["g++", "-O2", "-std=c++17", "-fopenmp", os.path.join(HERE, "gemm_peak.cpp"), "-ldnnl", "-o", gp])
+    res["gemm_peak"] = json.loads(subprocess.check_output([gp, "4096"], env=dict(env, OMP_NUM_THREADS=str(a.threads))))
+    print("GEMM peak:", res["gemm_peak"], flush=True)
+    peak_wall = res["gemm_peak"]["bf16_tflops"] or res["gemm_peak"]["fp32_tflops"]
+    peak_cpu = res["gemm_peak"]["bf16_tflops_cpu_time"] or res["gemm_peak"]["fp32_tflops_cpu_time"]
+    # 2./3. models and measure
+    mdir = os.path.join(a.out, "models")
+    os.makedirs(mdir, exist_ok=True)
+    for m in a.models.split(","):
+        s = SHAPES[m]
+        rnd = random.Random(1)
+        tok = os.path.join(a.out, f"tokens_{m}_{a.T}.txt")
+        with open(tok, "w") as f:
+            f.write(" ".join(str(rnd.randrange(s["vocab"])) for _ in range(a.T)))
+        for fmt in a.formats.split(","):
+            path = os.path.join(mdir, f"{m}-hf") if fmt == "hf" else os.path.join(mdir, f"{m}.gguf")
+            if not os.path.exists(path if fmt == "gguf" else os.path.join(path, "model.safetensors")):
+                print(f"writing {path}", flush=True)
+                (write_hf if fmt == "hf" else write_gguf)(s, path)
+            for stats in ("on", "off"):
+                out = os.path.join(a.out, f"run_{m}_{fmt}_{stats}")
+                cmd = [a.spectra, "measure", "--model", path, "--tokens-file", tok, "--out", out, "--force",
+                       "--threads", str(a.threads)] + (["--stats-off"] if stats == "off" else [])
+                rc, wall, cpu, anon = run_polled(cmd, env)
+                if rc != 0:
+                    print(f"{m} {fmt} stats={stats}: failed", flush=True)
+                    continue
+                with open(os.path.join(out, "summary.json")) as f:
+                    sm = json.load(f)
+                fl = flops(s, a.T)
+                fw = sm["forward_seconds"]
+                r = {"model": s["name"], "format": fmt, "stats": stats, "precision": sm["precision"]["used"],
+                     "forward_seconds": fw, "process_wall": wall, "process_cpu": cpu,
+                     "tokens_per_s": a.T / fw, "tokens_per_cpu_s": a.T / (cpu / a.threads),
+                     "mfu_wall": fl / fw / 1e12 / peak_wall, "mfu_cpu_time": fl / (cpu / a.threads) / 1e12 / peak_cpu,
+                     "tflop": fl / 1e12, "peak_anon_mib": anon, "breakdown": sm["time_breakdown_seconds"]}
+                res["runs"].append(r)
+                print(json.dumps(r), flush=True)
+    # 4. PyTorch
+    for m in filter(None, a.torch.split(",")):
+        try:
+            o = subprocess.check_output(["/usr/bin/python3", os.path.join(HERE, "torch_llama.py"), m, str(a.T),
+                                         str(a.threads)], env=env, text=True)
+            t = json.loads(o)
+            res["torch"].append(t)
+            print("torch:", o.strip(), flush=True)
+        except Exception as e:  # torch missing
+            print("torch comparison skipped:", e, flush=True)
+    res["load_average_end"] = os.getloadavg()
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump(res, f, indent=2)
+
+if __name__ == "__main__":
+    main()
