@@ -66,6 +66,7 @@ void write_analysis(const std::string& dir, const AnalysisResult& r, const std::
   write_file_atomic((fs::path(dir) / "heads.csv").string(), heads_csv(r.heads));
   write_file_atomic((fs::path(dir) / "layers.csv").string(), layers_csv(r.heads));
   write_file_atomic((fs::path(dir) / "docs.csv").string(), docs_csv(r.heads, r.docs, r.doc_tokens, r.config, meta));
+  write_file_atomic((fs::path(dir) / "head_docs.csv").string(), head_docs_csv(r.heads, r.docs));
   write_file_atomic((fs::path(dir) / "decision.json").string(), analysis_json(r).dump(2) + "\n");
 }
 

@@ -42,7 +42,8 @@ AnalysisResult analyze_tuples(std::span<const TupleRow> rows, const AnalysisConf
 // documents, heads).
 nlohmann::ordered_json analysis_json(const AnalysisResult& result);
 
-// Writes DIR/heads.csv, DIR/layers.csv, DIR/docs.csv and DIR/decision.json
+// Writes DIR/heads.csv, DIR/layers.csv, DIR/docs.csv, DIR/head_docs.csv and
+// DIR/decision.json
 // atomically. meta may be null.
 void write_analysis(const std::string& dir, const AnalysisResult& result, const std::vector<DocMeta>* meta);
 

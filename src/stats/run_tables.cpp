@@ -122,6 +122,17 @@ std::string layers_csv(const std::vector<HeadStats>& heads) {
   return out;
 }
 
+std::string head_docs_csv(const std::vector<HeadStats>& heads, const std::vector<int32_t>& docs) {
+  std::string out = "layer,head,doc,n,r\n";
+  for (const auto& h : heads)
+    for (size_t k = 0; k < docs.size() && k < h.doc_r.size(); ++k) {
+      Row r;
+      r.integer(h.id.layer).integer(h.id.head).integer(docs[k]).integer(static_cast<int64_t>(h.doc_n[k])).num(h.doc_r[k]);
+      out += r.line();
+    }
+  return out;
+}
+
 std::string docs_csv(const std::vector<HeadStats>& heads, const std::vector<int32_t>& docs,
                      const std::vector<int64_t>& doc_tokens, const AnalysisConfig& cfg,
                      const std::vector<DocMeta>* meta) {

@@ -38,6 +38,12 @@
 //   passing_heads_agreeing: the same fraction among the passing heads only
 //   (nan when no head passes). source and perplexity are empty / nan without
 //   metadata.
+//
+// head_docs.csv: one row per (layer, head, doc), ordered so:
+//   layer, head, doc, n, r
+//   n: pairs of that head in that document (pos ≥ min_position, finite);
+//   r: Pearson r within the document (nan when n < min_doc_positions or
+//   undefined). The per-document r behind the reproducibility columns.
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -57,6 +63,7 @@ struct DocMeta {
 
 std::string heads_csv(const std::vector<HeadStats>& heads);
 std::string layers_csv(const std::vector<HeadStats>& heads);
+std::string head_docs_csv(const std::vector<HeadStats>& heads, const std::vector<int32_t>& docs);
 std::string docs_csv(const std::vector<HeadStats>& heads, const std::vector<int32_t>& docs,
                      const std::vector<int64_t>& doc_tokens, const AnalysisConfig& cfg,
                      const std::vector<DocMeta>* meta);

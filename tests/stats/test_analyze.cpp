@@ -5,6 +5,7 @@
 // thread counts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -91,7 +92,7 @@ TEST(Analyze, PlantedHeadPassesAndOutputIsDeterministic) {
   write_synthetic((run / "tuples.npy").string());
 
   ASSERT_EQ(run_cli(run.string()), 0);
-  for (const char* f : {"heads.csv", "layers.csv", "docs.csv", "decision.json"}) ASSERT_TRUE(fs::exists(run / f)) << f;
+  for (const char* f : {"heads.csv", "layers.csv", "docs.csv", "head_docs.csv", "decision.json"}) ASSERT_TRUE(fs::exists(run / f)) << f;
 
   auto heads = read_csv(run / "heads.csv");
   ASSERT_EQ(heads.size(), 1u + kLayers * kHeads);
@@ -143,11 +144,11 @@ TEST(Analyze, PlantedHeadPassesAndOutputIsDeterministic) {
   // through the library entry point.
   auto other = run / "again";
   ASSERT_EQ(run_cli(run.string() + " --out " + other.string() + " --threads 1"), 0);
-  for (const char* f : {"heads.csv", "layers.csv", "docs.csv", "decision.json"})
+  for (const char* f : {"heads.csv", "layers.csv", "docs.csv", "head_docs.csv", "decision.json"})
     EXPECT_EQ(test::read_text(run / f), test::read_text(other / f)) << f;
   auto third = run / "third";
   analyze_run(run.string(), third.string(), AnalyzeOverrides{std::nullopt, std::nullopt, 2});
-  for (const char* f : {"heads.csv", "layers.csv", "docs.csv", "decision.json"})
+  for (const char* f : {"heads.csv", "layers.csv", "docs.csv", "head_docs.csv", "decision.json"})
     EXPECT_EQ(test::read_text(run / f), test::read_text(third / f)) << f;
   // Another seed changes the null columns only.
   auto fourth = run / "fourth";
@@ -184,4 +185,45 @@ TEST(Analyze, MetadataIsKeptAndCsvTuplesWork) {
   EXPECT_NE(text.find("0,\"bible.txt, ch. 1\",300,12.5,"), std::string::npos) << text;
   EXPECT_NE(text.find("1,fortunes,300,30,"), std::string::npos) << text;
   fs::remove_all(run);
+}
+
+TEST(Analyze, RowOrderDoesNotMatter) {
+  // The same tuples reversed and interleaved give byte-identical tables.
+  auto a = test::fresh_dir("order_a"), b = test::fresh_dir("order_b");
+  write_synthetic((a / "tuples.npy").string());
+  {
+    TupleReader in((a / "tuples.npy").string());
+    std::vector<TupleRow> rows(in.rows().begin(), in.rows().end());
+    std::reverse(rows.begin(), rows.end());
+    // interleave two halves so that runs are short
+    std::vector<TupleRow> mixed;
+    const size_t half = rows.size() / 2;
+    for (size_t i = 0; i < half; ++i) mixed.push_back(rows[i]), mixed.push_back(rows[half + i]);
+    for (size_t i = 2 * half; i < rows.size(); ++i) mixed.push_back(rows[i]);
+    TupleWriter w((b / "tuples.npy").string());
+    w.append(mixed);
+    w.finish();
+  }
+  analyze_run(a.string(), "", {});
+  analyze_run(b.string(), "", {});
+  for (const char* f : {"heads.csv", "layers.csv", "docs.csv", "head_docs.csv", "decision.json"})
+    EXPECT_EQ(test::read_text(a / f), test::read_text(b / f)) << f;
+  // A duplicated row is an error naming the file.
+  {
+    TupleReader in((a / "tuples.npy").string());
+    std::vector<TupleRow> rows(in.rows().begin(), in.rows().end());
+    rows.push_back(rows[500]);
+    TupleWriter w((b / "tuples.npy").string());
+    w.append(rows);
+    w.finish();
+  }
+  try {
+    analyze_run(b.string(), "", {});
+    ADD_FAILURE() << "duplicate not detected";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("duplicate"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("tuples.npy"), std::string::npos) << e.what();
+  }
+  fs::remove_all(a);
+  fs::remove_all(b);
 }
