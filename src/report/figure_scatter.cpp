@@ -86,15 +86,16 @@ std::vector<FigureInfo> figure_scatters(Gnuplot& gp, const RunFolder& run, const
     sc << "set tics out nomirror\nset key top right box opaque samplen 2 font ',9'\n";
     sc << "f(x) = " << json_number(g.intercept, 9) << " + (" << json_number(g.slope, 9) << ")*x\n";
     // Left: count density.
-    sc << "set lmargin at screen 0.07\nset rmargin at screen 0.40\nset bmargin at screen 0.17\nset tmargin at screen 0.85\n";
+    sc << "set lmargin at screen 0.07\nset rmargin at screen 0.39\nset bmargin at screen 0.17\nset tmargin at screen 0.85\n";
     sc << "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', 3 '#5ec962', 4 '#fde725')\n";
     sc << "set logscale cb\nset cblabel 'rows per cell (log scale)'\n";
-    sc << "set colorbox user origin screen 0.415, screen 0.17 size screen 0.015, screen 0.68\n";
+    sc << "set colorbox user origin screen 0.40, screen 0.17 size screen 0.015, screen 0.68\n";
     sc << "set title 'density of all rows" << (outside.empty() ? "" : "*") << "' font ',11'\n";
     sc << "plot 'density.dat' using 1:2:3 with image notitle, f(x) with lines lw 2 dt 2 lc rgb '#d62728' title 'least-squares fit'\n";
     // Right: mean position.
-    sc << "set lmargin at screen 0.56\nset rmargin at screen 0.89\n";
-    sc << "unset logscale cb\nset cbrange [0:" << max_pos << "]\nset cblabel 'mean position t in cell'\n";
+    sc << "set lmargin at screen 0.585\nset rmargin at screen 0.89\n";
+    sc << "unset logscale cb\nset cbrange [" << run.min_pos << ":" << std::max(max_pos, run.min_pos + 1.0)
+       << "]\nset cblabel 'mean position t in cell'\n";
     sc << "set palette defined (0 '#0d0887', 1 '#7e03a8', 2 '#cc4778', 3 '#f89540', 4 '#f0f921')\n";
     sc << "set colorbox user origin screen 0.905, screen 0.17 size screen 0.015, screen 0.68\n";
     sc << "set title 'coloured by position' font ',11'\nunset key\n";

@@ -162,7 +162,7 @@ std::string interpretation_markdown(const RunFolder& run, const TupleDigest& dig
     const HeadStat& h = *by_abs[i];
     o << "- **" << head_label(h.layer, h.head) << "**: r = " << fixed(h.r, 3) << " (95% CI " << fixed(h.ci_low, 3)
       << " to " << fixed(h.ci_high, 3) << "), ρ = " << fixed(h.rho, 3) << ", partial r = " << fixed(h.partial_r, 3)
-      << ", adjusted p = " << pvalue(h.p_adjusted) << ", n = " << thousands(h.n) << "; per-document r "
+      << ", adjusted p " << (pvalue(h.p_adjusted)[0] == '<' ? "" : "= ") << pvalue(h.p_adjusted) << ", n = " << thousands(h.n) << "; per-document r "
       << fixed(h.doc_mean_r, 3) << " ± " << fixed(h.doc_sd_r, 3) << ", same sign in " << percent(h.sign_agreement)
       << " of documents" << (h.passes ? " — passes." : " — does not pass.") << "\n";
   }

@@ -18,7 +18,7 @@ struct ReportOptions {
   std::string gnuplot = "gnuplot";
   bool figures = true;                 // render the gnuplot figures
   int max_points_per_head = 2000;      // per-head scatter sample in the HTML
-  size_t html_point_budget = 400000;   // all heads' samples together
+  size_t html_point_budget = 200000;   // all heads' samples together (~3.5 MB of HTML)
   bool quiet = false;                  // no progress lines on stderr
 };
 

@@ -22,8 +22,9 @@
     if (p <= 0) return "< 1e-300";
     return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
   }
+  function pEq(p) { var t = fmtP(p); return t.charAt(0) === "<" ? t : "= " + t; }
   function statsLine(h) {
-    return h.label + ": r = " + fmt(h.r, 3) + ", \u03c1 = " + fmt(h.rho, 3) + ", p (adjusted) = " + fmtP(h.p_adj) + ", n = " + Number(h.n).toLocaleString("en-US");
+    return h.label + ": r = " + fmt(h.r, 3) + ", \u03c1 = " + fmt(h.rho, 3) + ", p (adjusted) " + pEq(h.p_adj) + ", n = " + Number(h.n).toLocaleString("en-US");
   }
 
   // ---- Tooltip (custom handler: a real element, visible in screenshots).
@@ -34,7 +35,7 @@
     if (!h) { tip.style.display = "none"; return; }
     tip.innerHTML = "<strong>layer " + h.layer + ", head " + h.head + "</strong><br>r = " + fmt(h.r, 3) +
       " (95% CI " + fmt(h.ci_low, 3) + " to " + fmt(h.ci_high, 3) + ")<br>\u03c1 = " + fmt(h.rho, 3) +
-      "<br>partial r = " + fmt(h.partial_r, 3) + "<br>p (adjusted) = " + fmtP(h.p_adj) +
+      "<br>partial r = " + fmt(h.partial_r, 3) + "<br>p (adjusted) " + pEq(h.p_adj) +
       "<br>n = " + Number(h.n).toLocaleString("en-US") +
       (h.passes ? "<br><em>passes the criteria</em>" : "");
     tip.style.display = "block";
