@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tests/tokenizer/vector_files.hpp"
+#include "vector_files.hpp"
 
 namespace spectra::test {
 

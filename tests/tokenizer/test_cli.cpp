@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/tokenizer/run_command.hpp"
+#include "run_command.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 using namespace spectra;

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/tokenizer/gguf_writer.hpp"
+#include "gguf_writer.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
 

@@ -8,7 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "tests/tokenizer/vector_files.hpp"
+#include "vector_files.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 using namespace spectra;

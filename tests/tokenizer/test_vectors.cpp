@@ -3,7 +3,7 @@
 // must decode back to the input byte for byte.
 #include <gtest/gtest.h>
 
-#include "tests/tokenizer/vector_files.hpp"
+#include "vector_files.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 using namespace spectra;
