@@ -9,7 +9,9 @@
 // results are identical for any thread count. Memory ≈ the index (one record
 // per (doc, layer, head) run) + one gathered head per thread + per-head
 // summaries; a 50 × 4096 × 1024-head study needs well under 1 GB beyond the
-// page cache of the mapped file.
+// page cache of the mapped file. Measured (2 cores, K = 100): 50 documents ×
+// 4096 tokens × 256 heads (52M rows, 2.1 GB) took 35 s of CPU; the resident
+// set (2.1 GB) is the mapped file's clean, reclaimable pages.
 #include <optional>
 #include <span>
 #include <string>
