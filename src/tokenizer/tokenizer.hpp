@@ -18,8 +18,10 @@ class Tokenizer {
   // add_bos prepends the BOS id (when the vocabulary has one).
   virtual std::vector<int32_t> encode(std::string_view text, bool add_bos) const = 0;
   // Ids -> text (byte-exact for byte-level BPE; SentencePiece drops the leading space of the first piece).
+  // Control tokens (BOS/EOS, <|im_end|>, ...) decode to their own text. Ids outside the vocabulary throw.
   virtual std::string decode(const std::vector<int32_t>& ids) const = 0;
-  // The surface text of one token (for display).
+  // The surface text of one token (for display): its decoded bytes, which for
+  // byte-level BPE may be a partial UTF-8 sequence.
   virtual std::string token_text(int32_t id) const = 0;
   virtual int vocab_size() const = 0;
   virtual int bos_id() const = 0;           // -1 if none

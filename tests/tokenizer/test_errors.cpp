@@ -147,6 +147,28 @@ TEST_F(TokenizerErrors, GgufMissingTokenizerFieldsAreNamed) {
             std::string::npos);
 }
 
+TEST_F(TokenizerErrors, TokenizerConfigSetsBosAndEos) {
+  const std::string json = R"({"added_tokens": [{"id": 3, "content": "<s>", "special": true},
+      {"id": 4, "content": "</s>", "special": true}], "pre_tokenizer": {"type": "ByteLevel"},
+      "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}})";
+  write("c1/tokenizer.json", json);
+  const auto plain = load_tokenizer((dir_ / "c1").string());
+  EXPECT_EQ(plain->bos_id(), -1);
+  EXPECT_FALSE(plain->add_bos_default());
+  EXPECT_EQ(plain->encode("abab", true), (std::vector<int32_t>{2, 2}));
+  write("c1/tokenizer_config.json", R"({"bos_token": {"content": "<s>"}, "eos_token": "</s>", "add_bos_token": true})");
+  const auto cfg = load_tokenizer((dir_ / "c1").string());
+  EXPECT_EQ(cfg->bos_id(), 3);
+  EXPECT_EQ(cfg->eos_id(), 4);
+  EXPECT_TRUE(cfg->add_bos_default());
+  EXPECT_EQ(cfg->encode("abab", true), (std::vector<int32_t>{3, 2, 2}));
+  // Special-token text is ordinary text (here: bytes this toy vocabulary lacks).
+  EXPECT_EQ(cfg->encode("<s>ab", false), (std::vector<int32_t>{2}));
+  write("c1/tokenizer_config.json", R"({"bos_token": "<nope>"})");
+  EXPECT_NE(load_error((dir_ / "c1").string()).find("tokenizer_config.json: field 'bos_token': token '<nope>'"),
+            std::string::npos);
+}
+
 TEST_F(TokenizerErrors, EncodeRejectsInvalidUtf8AndDecodeRejectsBadIds) {
   const auto tok = load_tokenizer(gguf("ok.gguf", "gpt-2"));
   try {
