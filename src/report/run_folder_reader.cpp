@@ -185,7 +185,7 @@ RunFolder read_run_folder(const std::string& run_dir) {
         d.head = static_cast<int>(t.integer(i, c_h));
         d.n = c_n ? t.integer(i, *c_n) : 0;
         d.r = t.number(i, c_r);
-        run.doc_r.push_back(d);
+        if (std::isfinite(d.r)) run.doc_r.push_back(d);  // nan: too few positions in that document
       }
     }
   }

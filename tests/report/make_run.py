@@ -43,6 +43,7 @@ def main():
     ap.add_argument("--strong", default="2,4")
     ap.add_argument("--positive", default="1,1")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-head-docs", action="store_true", help="omit head_docs.csv (the report then computes it)")
     a = ap.parse_args()
     L, H, D, T = a.layers, a.heads, a.docs, a.len
     strong, positive = parse_pair(a.strong), parse_pair(a.positive)
@@ -155,6 +156,11 @@ def main():
         f.write(",".join(cols) + "\n")
         for hd in heads:
             f.write(",".join(fmt(hd.get(alias.get(c, c), float("nan") if c != "note" else "")) for c in cols) + "\n")
+    if not a.no_head_docs:
+        with open(os.path.join(a.out, "head_docs.csv"), "w") as f:
+            f.write("layer,head,doc,n,r\n")
+            for dd in sorted(docs, key=lambda x: (x["layer"], x["head"], x["doc"])):
+                f.write(",".join(fmt(dd[c]) for c in ["layer", "head", "doc", "n", "r"]) + "\n")
     with open(os.path.join(a.out, "layers.csv"), "w") as f:
         f.write("layer,heads,mean_r,mean_abs_r,mean_partial_r,mean_abs_partial_r,heads_passing,frac_passing,strong_opposite\n")
         for l in range(L):

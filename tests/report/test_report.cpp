@@ -235,7 +235,7 @@ TEST(ReportErrors, NotARunFolder) {
 
 TEST(ReportScale, ManyHeadsKeepHtmlSmall) {
   // 16 layers x 16 heads; the HTML point budget caps each head's sample.
-  const fs::path dir = make_run("run_many_heads", "--layers 16 --heads 16 --len 80 --docs 2");
+  const fs::path dir = make_run("run_many_heads", "--layers 16 --heads 16 --len 80 --docs 2 --no-head-docs");
   spectra::report::ReportOptions opt;
   opt.quiet = true;
   opt.html_point_budget = 256 * 100;
