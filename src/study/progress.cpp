@@ -46,10 +46,25 @@ void Progress::start(int window, const std::string& label, int64_t tokens) {
 
 void Progress::update(int64_t tokens_done_in_window) {
   window_done_ = std::clamp<int64_t>(tokens_done_in_window, 0, window_tokens_);
+  if (style_ == ProgressStyle::Lines) {
+    // Long windows (large models): a line at most every 30 s, so logs show life.
+    auto now = Clock::now();
+    if (now - last_draw_ >= std::chrono::seconds(30)) {
+      last_draw_ = now;
+      double r = rate();
+      double eta = r > 0 ? static_cast<double>(total_tokens_ - tokens_done_ - window_done_) / r : -1;
+      std::fprintf(out_, "study: window %d/%d: %.0f%% of %s (%.0f tokens/s overall), ETA %s\n", windows_done_ + 1,
+                   total_windows_, window_tokens_ > 0 ? 100.0 * window_done_ / window_tokens_ : 0.0, label_.c_str(), r,
+                   format_duration(eta).c_str());
+      std::fflush(out_);
+    }
+    return;
+  }
   draw(false);
 }
 
 void Progress::finish_window() {
+  last_draw_ = Clock::now();
   double secs = std::chrono::duration<double>(Clock::now() - window_t0_).count();
   tokens_done_ += window_tokens_;
   window_done_ = 0;

@@ -340,3 +340,33 @@ TEST(StudyCli, FlagsOverrideTheFileAndErrorsAreClear) {
   EXPECT_NE(r.output.find("nope.gguf"), std::string::npos) << r.output;
   fs::remove_all(d);
 }
+
+TEST(StudyCli, SigintLeavesNoSummaryAndSaysSo) {
+  auto d = study_test::fresh_dir("sigint");
+  auto ids = golden_ids();
+  for (int i = 0; i < 40; ++i) write_file(d / "docs" / ("d" + std::to_string(100 + i) + ".tokens"), join(ids));
+  const fs::path run = d / "run", log = d / "log.txt";
+  // Start the study in the background, wait for its second window, send SIGINT.
+  const std::string cmd = "'" + std::string(SPECTRA_EXE) + "' study --model '" + kGguf + "' --corpus '" +
+                          (d / "docs").string() + "' --out '" + run.string() +
+                          "' --context 256 --precision fp32 --threads 1 --no-report --progress lines > '" + log.string() +
+                          "' 2>&1 & pid=$!; for i in $(seq 600); do grep -q 'window 2/' '" + log.string() +
+                          "' && break; sleep 0.05; done; kill -INT $pid; wait $pid; echo \"status=$?\"";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string status;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, p)) status += buf;
+  ::pclose(p);
+  const std::string output = read_file(log);
+  if (status.find("status=0") != std::string::npos) GTEST_SKIP() << "the study finished before the signal";
+  EXPECT_NE(status.find("status=130"), std::string::npos) << status << output;
+  EXPECT_NE(output.find("interrupted by SIGINT"), std::string::npos) << output;
+  EXPECT_NE(output.find("no summary.json"), std::string::npos) << output;
+  EXPECT_FALSE(fs::exists(run / "summary.json"));
+  EXPECT_FALSE(fs::exists(run / "tuples.npy"));
+  EXPECT_TRUE(fs::exists(run / kIncompleteMarker));
+  for (const auto& e : fs::directory_iterator(run))
+    EXPECT_EQ(e.path().string().find(".partial"), std::string::npos) << e.path();
+  fs::remove_all(d);
+}
