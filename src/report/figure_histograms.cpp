@@ -36,11 +36,11 @@ FigureInfo small_multiples(Gnuplot& gp, const TupleDigest& d, bool entropy) {
   for (int l = 0; l < L; ++l) f.data.push_back({"layer" + std::to_string(l) + ".dat", hist_data(hs[l])});
   sc << "set multiplot layout " << rows << "," << cols << " title "
      << gp_str(std::string(entropy ? "Attention entropy H (nats)" : "Query norm ‖q‖₂") +
-               " by layer — x shared across panels, y = rows per bin") << " font ',12' margins 0.04,0.98," << bottom << "," << top << " spacing 0.025," << 40.0 / f.height << "\n";
+               " by layer — x shared across panels, y = rows per bin") << " font ',12' margins 0.04,0.98," << bottom << "," << top << " spacing 0.025," << 30.0 / f.height << "\n";
   sc << "set style fill solid 0.85 noborder\nunset key\nset tics out nomirror font ',8'\nset format y ''\n";
-  sc << "set xrange [" << hs[0].lo << ":" << hs[0].hi << "]\nset yrange [0:*]\n";
+  sc << "set xrange [" << hs[0].lo << ":" << hs[0].hi << "]\nset yrange [0:*]\nset offsets 0,0,graph 0.25,0\n";
   for (int l = 0; l < L; ++l) {
-    sc << "set title 'layer " << l << "' font ',10' offset 0,-0.6\n";
+    sc << "set label 1 'layer " << l << "' at graph 0.04, graph 0.88 left font ',10' front\n";
     sc << "plot 'layer" << l << ".dat' using 1:2 with boxes lc rgb '" << (entropy ? "#b2182b" : "#2166ac") << "'\n";
   }
   sc << "unset multiplot\n";
