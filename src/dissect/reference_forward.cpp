@@ -44,7 +44,9 @@ void matmul(const TensorView& W, const std::vector<double>& x, int64_t n, std::v
   y.assign(static_cast<size_t>(n * out), 0.0);
   const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(in, 1));
   const int64_t n_chunks = (out + chunk - 1) / chunk;
-#pragma omp parallel
+  // Threads only when there is enough work to pay for them.
+  const bool big = static_cast<double>(n) * out * in > 4e6;
+#pragma omp parallel if (big)
   {
     std::vector<float> w(static_cast<size_t>(chunk * in));
 #pragma omp for schedule(dynamic)
@@ -56,6 +58,7 @@ void matmul(const TensorView& W, const std::vector<double>& x, int64_t n, std::v
         for (int64_t t = 0; t < n; ++t) {
           const double* xr = x.data() + t * in;
           double s = 0;
+#pragma omp simd reduction(+ : s)
           for (int64_t i = 0; i < in; ++i) s += static_cast<double>(wr[i]) * xr[i];
           y[t * out + r] = s;
         }
@@ -206,6 +209,7 @@ LayerQKV reference_layer_qkv(const Model& model, std::span<const int32_t> tokens
         for (int64_t j = j0; j <= t; ++j) {
           const double* kj = k.data() + j * kvdim + kvh * hd;
           double s = 0;
+#pragma omp simd reduction(+ : s)
           for (int64_t i = 0; i < hd; ++i) s += qt[i] * kj[i];
           p[j] = s * scale;
           m = std::max(m, p[j]);

@@ -137,7 +137,7 @@ std::string correlation_figure(report::Gnuplot& gp, const HeadTrace& tr) {
   report::GnuplotFigure f;
   f.name = "correlation_L" + std::to_string(tr.layer);
   f.width = std::max(700, cols * 260);
-  f.height = 90 + rows * 250;
+  f.height = 110 + rows * 260;
   for (int h = 0; h < H; ++h) {
     std::ostringstream d;
     for (int64_t t = 1; t < tr.n; ++t)
@@ -150,17 +150,18 @@ std::string correlation_figure(report::Gnuplot& gp, const HeadTrace& tr) {
   }
   const double top = 1.0 - 70.0 / f.height;  // room for the overall title
   std::ostringstream s;
-  s << "set palette defined (0 '#440154', 0.25 '#3b528b', 0.5 '#21918c', 0.75 '#5ec962', 1 '#fde725')\n";
+  s << "set palette defined (0 '#1d1147', 0.35 '#51127c', 0.6 '#b73779', 0.8 '#e8573d', 1 '#f59f1c')\n";
   s << "set cbrange [1:" << std::max<int64_t>(2, tr.n - 1) << "]\nunset colorbox\n";
-  s << "set multiplot layout " << rows << "," << cols << " margins screen 0.06, screen 0.99, screen 0.06, screen "
-    << dat(top) << " spacing screen 0.045, screen " << dat(0.42 / (rows * 1.0) * 0.35 + 0.04)
+  const double bottom = 55.0 / f.height, vspace = 75.0 / f.height;
+  s << "set multiplot layout " << rows << "," << cols << " margins screen 0.06, screen 0.99, screen " << dat(bottom)
+    << ", screen " << dat(top) << " spacing screen 0.055, screen " << dat(vspace)
     << " title "
     << gp_str("‖q‖ against attention entropy H, every head of layer " + std::to_string(tr.layer) + ", positions 1–" +
               std::to_string(std::max<int64_t>(1, tr.n - 1)) +
-              " of this input\n{/*0.8 one point per position, coloured by position (dark = early, yellow = late); r = "
+              " of this input\n{/*0.8 one point per position, coloured by position (dark = early, orange = late); r = "
               "Pearson; traced head in red}")
     << " font ',12'\n";
-  s << "set tics font ',8'\nset xlabel '‖q‖' font ',9' offset 0,0.6\nset ylabel 'H (nats)' font ',9' offset 1.5,0\n";
+  s << "set tics font ',8'\nset xlabel '‖q‖' font ',9' offset 0,0.6\nset ylabel 'H (nats)' font ',9' offset 0.5,0\n";
   s << "set format x '%g'\nset format y '%g'\nset key off\n";
   for (int h = 0; h < H; ++h) {
     char r[48];
@@ -170,7 +171,7 @@ std::string correlation_figure(report::Gnuplot& gp, const HeadTrace& tr) {
     s << "set title " << gp_str("head " + std::to_string(h) + (traced ? " (traced)" : "") + "   " + r)
       << " font ',10' tc rgb '" << (traced ? "#cb181d" : "#000000") << "' offset 0,-0.6\n";
     s << "set border lc rgb '" << (traced ? "#cb181d" : "#000000") << "'\n";
-    s << "plot 'h" << h << ".dat' using 2:3:1 with points pt 7 ps 0.45 lc palette\n";
+    s << "plot 'h" << h << ".dat' using 2:3:1 with points pt 7 ps 0.7 lc palette\n";
   }
   s << "unset multiplot\n";
   f.script = s.str();

@@ -35,10 +35,21 @@ std::string lower_name(ProjKind k) {
   return "?";
 }
 
+// Text for an enhanced-mode gnuplot string: the markup characters escaped.
+std::string enh(const std::string& text) {
+  std::string o;
+  for (char c : text) {
+    if (c == '_' || c == '^' || c == '@' || c == '&' || c == '~' || c == '{' || c == '}' || c == '\\') o += '\\';
+    o += c;
+  }
+  return o;
+}
+
+// The model's name and format, escaped for enhanced text.
 std::string model_label(const WeightNorms& wn) {
   std::string s = wn.model_name.empty() ? "model" : wn.model_name;
   if (!wn.format.empty()) s += " (" + wn.format + ")";
-  return s;
+  return enh(s);
 }
 
 std::string norm_heatmap(report::Gnuplot& gp, const WeightNorms& wn, ProjKind pk) {
@@ -68,20 +79,20 @@ std::string norm_heatmap(report::Gnuplot& gp, const WeightNorms& wn, ProjKind pk
   std::ostringstream s;
   s << "set lmargin at screen 0.10\nset rmargin at screen 0.78\nset bmargin at screen 0.12\nset tmargin at screen 0.86\n";
   s << "set palette defined (0 '#fff5eb', 0.25 '#fdbe85', 0.5 '#fd8d3c', 0.75 '#d94701', 1 '#7f2704')\n";
-  s << "set cbrange [" << g(lo) << ":" << g(hi) << "]\nset cblabel 'Frobenius norm ‖W_h‖_F' noenhanced\n";
+  s << "set cbrange [" << g(lo) << ":" << g(hi) << "]\nset cblabel 'Frobenius norm ‖W_h‖_F'\n";
   s << "set colorbox user origin screen 0.82, screen 0.12 size screen 0.03, screen 0.74\n";
   s << "set xrange [-0.5:" << H - 0.5 << "]\nset yrange [-0.5:" << L - 0.5 << "]\n";
   s << "set xtics 0," << std::max(1, (H + 15) / 16) << " out nomirror\nset ytics 0," << std::max(1, (L + 15) / 16)
     << " out nomirror\n";
   s << "set xlabel " << gp_str(kv ? "KV head" : "query head") << "\nset ylabel 'layer'\n";
   s << "set title "
-    << gp_str("Per-head Frobenius norm of " + std::string(to_string(pk)) + ", " + model_label(wn) + "\n{/*0.8 " +
-              slice + ", d = " + std::to_string(wn.head_dim) + "; stored as " + wn.dtype[static_cast<int>(pk)] +
+    << gp_str("Per-head Frobenius norm of " + enh(to_string(pk)) + ", " + model_label(wn) + "\n{/*0.8 " +
+              enh(slice) + ", d = " + std::to_string(wn.head_dim) + "; stored as " + enh(wn.dtype[static_cast<int>(pk)]) +
               (kv && wn.n_kv_heads != wn.n_heads ? "; GQA: one KV head serves " +
                                                        std::to_string(wn.n_heads / wn.n_kv_heads) + " query heads"
                                                  : "") +
               "}")
-    << " noenhanced\n";
+    << '\n';
   s << "plot 'cells.dat' using 1:2:3 with image notitle\n";
   f.script = s.str();
   gp.render(f);
@@ -96,7 +107,7 @@ std::string histograms(report::Gnuplot& gp, const WeightNorms& wn) {
   std::ostringstream s;
   s << "set multiplot layout 2,2 margins screen 0.08, screen 0.98, screen 0.08, screen 0.88 spacing screen 0.08, "
        "screen 0.12 title "
-    << gp_str("Weight values of the attention projections, all layers, " + model_label(wn)) << " noenhanced font ',13'\n";
+    << gp_str("Weight values of the attention projections, all layers, " + model_label(wn)) << " font ',13'\n";
   s << "set logscale y\nset format y '10^{%T}'\nset key off\nset style fill solid 0.85 noborder\n";
   s << "set xlabel 'weight value'\nset ylabel 'count'\nset grid ytics lc rgb '#dddddd'\n";
   for (ProjKind pk : kProjKinds) {
@@ -113,13 +124,13 @@ std::string histograms(report::Gnuplot& gp, const WeightNorms& wn) {
     f.data.push_back({file, d.str()});
     std::string out;
     if (hg.below + hg.above)
-      out = ", " + std::to_string(hg.below + hg.above) + " outside the range shown";
-    s << "set title " << gp_str(std::string(to_string(pk)) + "  (" + wn.dtype[static_cast<int>(pk)] + ")") + " noenhanced\n";
+      out = "\n" + std::to_string(hg.below + hg.above) + " values outside the range shown";
+    s << "set title " << gp_str(std::string(to_string(pk)) + "  (" + wn.dtype[static_cast<int>(pk)] + ")") << " noenhanced\n";
     s << "set label 1 "
       << gp_str("n = " + std::to_string(hg.n) + "\nmean = " + g(hg.mean, 3) + "\nsd = " + g(hg.sd, 3) +
-                "\nmin = " + g(hg.min, 3) + ", max = " + g(hg.max, 3) + out)
+                "\nmin = " + g(hg.min, 3) + "\nmax = " + g(hg.max, 3) + out)
       << " at graph 0.03, graph 0.95 left front font ',8' noenhanced\n";
-    s << "set xrange [" << g(hg.lo) << ":" << g(hg.hi) << "]\nset yrange [0.8:" << g(cmax * 3.0) << "]\n";
+    s << "set xrange [" << g(hg.lo) << ":" << g(hg.hi) << "]\nset yrange [0.8:" << g(cmax * 3000.0) << "]\n";
     s << "set boxwidth " << g(w) << " absolute\n";
     s << "plot '" << file << "' using 1:($2 > 0 ? $2 : NaN) with boxes lc rgb '#2171b5'\n";
   }
