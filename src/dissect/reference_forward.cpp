@@ -42,7 +42,7 @@ void matmul(const TensorView& W, const std::vector<double>& x, int64_t n, std::v
     throw Error("reference: " + W.name + ": input has " + std::to_string(x.size() / std::max<int64_t>(n, 1)) +
                 " columns, the weight expects " + std::to_string(in));
   y.assign(static_cast<size_t>(n * out), 0.0);
-  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(in, 1));
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(in, 1));  // ~1 MB of fp32
   const int64_t n_chunks = (out + chunk - 1) / chunk;
   // Threads only when there is enough work to pay for them.
   const bool big = static_cast<double>(n) * out * in > 4e6;
@@ -53,10 +53,12 @@ void matmul(const TensorView& W, const std::vector<double>& x, int64_t n, std::v
     for (int64_t c = 0; c < n_chunks; ++c) {
       const int64_t r0 = c * chunk, r1 = std::min(out, r0 + chunk);
       convert_rows_f32(W, r0, r1, w.data());
-      for (int64_t r = r0; r < r1; ++r) {
-        const float* wr = w.data() + (r - r0) * in;
-        for (int64_t t = 0; t < n; ++t) {
-          const double* xr = x.data() + t * in;
+      // Tokens outer, rows inner: the converted block stays in cache while
+      // each input row is read once per block.
+      for (int64_t t = 0; t < n; ++t) {
+        const double* xr = x.data() + t * in;
+        for (int64_t r = r0; r < r1; ++r) {
+          const float* wr = w.data() + (r - r0) * in;
           double s = 0;
 #pragma omp simd reduction(+ : s)
           for (int64_t i = 0; i < in; ++i) s += static_cast<double>(wr[i]) * xr[i];

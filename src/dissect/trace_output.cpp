@@ -162,7 +162,7 @@ std::string correlation_figure(report::Gnuplot& gp, const HeadTrace& tr) {
               "Pearson; traced head in red}")
     << " font ',12'\n";
   s << "set tics font ',8'\nset xlabel '‖q‖' font ',9' offset 0,0.6\nset ylabel 'H (nats)' font ',9' offset 0.5,0\n";
-  s << "set format x '%g'\nset format y '%g'\nset key off\n";
+  s << "set format x '%g'\nset format y '%g'\nset key off\nset offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n";
   for (int h = 0; h < H; ++h) {
     char r[48];
     if (std::isfinite(tr.layer_r[h])) std::snprintf(r, sizeof r, "r = %+.3f", tr.layer_r[h]);
