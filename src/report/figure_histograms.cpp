@@ -123,7 +123,7 @@ FigureInfo figure_nulls(Gnuplot& gp, const RunFolder& run) {
   sc << "set title " << gp_str("|r| vs the nulls' 95th percentiles: " + std::to_string(above) + " of " +
                                std::to_string(finite) + " heads above both") << "\n";
   sc << "set xlabel '95th percentile of |r| under the null'\nset ylabel 'observed |r|'\n";
-  sc << "set xrange [0:" << lim << "]\nset yrange [0:" << lim << "]\nset size ratio -1\nset key bottom right\n";
+  sc << "set xrange [0:" << lim << "]\nset yrange [0:" << lim << "]\nset size ratio -1\nset key top right\n";
   sc << "plot x with lines dt 2 lc rgb 'black' title '|r| = null 95th pct', "
         "'pts.dat' using 4:2 with points pt 8 ps 0.6 lc rgb '#969696' title 'head vs circular-shift null', "
         "'pts.dat' using 1:($3==0?$2:NaN) with points pt 7 ps 0.6 lc rgb '#4393c3' title 'head vs shuffle null', "
