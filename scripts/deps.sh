@@ -13,8 +13,8 @@ if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
 APT_RUNTIME=(
   build-essential cmake pkg-config git python3 python3-pip unzip
   libdnnl-dev nlohmann-json3-dev libpcre2-dev libcli11-dev libtomlplusplus-dev libboost-math-dev
-  libgtest-dev libssl-dev gnuplot-nox libjs-vega
-  bible-kjv-text fortunes-min
+  libgtest-dev libssl-dev gnuplot-nox fonts-dejavu-core libjs-vega
+  bible-kjv bible-kjv-text fortunes-min
 )
 # Tests only: a headless browser for the HTML report.
 APT_TEST=(chromium)
@@ -31,7 +31,8 @@ fi
 
 if [[ $want_test == 1 ]]; then
   # Independent references: scipy/statsmodels for statistics, gguf for
-  # dequantization, tokenizers for tokenizer.json.
-  python3 -m pip install -q --disable-pip-version-check numpy scipy statsmodels gguf tokenizers 2>&1 \
+  # dequantization, tokenizers for tokenizer.json, playwright (driving Debian's
+  # chromium) for the HTML report.
+  python3 -m pip install -q --disable-pip-version-check numpy scipy statsmodels gguf tokenizers playwright 2>&1 \
     | grep -v -E "WARNING: Running pip as the 'root' user|^$" || true
 fi
