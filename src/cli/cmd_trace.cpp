@@ -55,9 +55,9 @@ void run(const TraceArgs& a) {
     if (ids[i] < 0 || ids[i] >= d.vocab)
       throw Error("token id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
                   " is out of range: the model's vocabulary has ids 0.." + std::to_string(d.vocab - 1));
-  std::vector<std::string> text;
-  if (tok && tok->vocab_size() >= d.vocab)
-    for (int32_t id : ids) text.push_back(tok->token_text(id));
+  std::vector<std::string> text;  // display only; ids the tokenizer lacks are shown as #ID
+  for (int32_t id : ids)
+    text.push_back(tok && id < tok->vocab_size() ? tok->token_text(id) : "#" + std::to_string(id));
 
   dissect::TraceOptions opt;
   opt.layer = a.layer;

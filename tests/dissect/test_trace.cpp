@@ -81,7 +81,7 @@ std::vector<std::vector<std::string>> read_csv(const std::string& path) {
 
 }  // namespace
 
-TEST(Reference, ReproducesGoldenEveryLayerHfAndGguf) {
+TEST(DissectReference, ReproducesGoldenEveryLayerHfAndGguf) {
   const auto& g = golden();
   ASSERT_EQ(g.tokens.size(), 256u);
   for (const Model* m : {&hf(), &gguf()}) {
@@ -98,7 +98,7 @@ TEST(Reference, ReproducesGoldenEveryLayerHfAndGguf) {
   }
 }
 
-TEST(Trace, GoldenRowsAndCrossCheckPass) {
+TEST(DissectTrace, GoldenRowsAndCrossCheckPass) {
   const auto& g = golden();
   struct Case {
     const Model* m;
@@ -126,7 +126,7 @@ TEST(Trace, GoldenRowsAndCrossCheckPass) {
   }
 }
 
-TEST(Trace, WrongRopeLayoutMakesTheCheckFail) {
+TEST(DissectTrace, WrongRopeLayoutMakesTheCheckFail) {
   const auto& g = golden();
   for (const Model* m : {&hf(), &gguf()}) {
     TraceOptions o;
@@ -151,7 +151,7 @@ TEST(Trace, WrongRopeLayoutMakesTheCheckFail) {
   }
 }
 
-TEST(Trace, StepByStepMatricesAreConsistent) {
+TEST(DissectTrace, StepByStepMatricesAreConsistent) {
   const auto& g = golden();
   const std::vector<int32_t> ids(g.tokens.begin(), g.tokens.begin() + 40);
   TraceOptions o;
@@ -202,7 +202,7 @@ TEST(Trace, StepByStepMatricesAreConsistent) {
   EXPECT_TRUE(std::isnan(pearson_r(std::vector<double>{1, 1, 1}, std::vector<double>{3, 1, 2})));
 }
 
-TEST(Trace, RejectsBadInput) {
+TEST(DissectTrace, RejectsBadInput) {
   TraceOptions o;
   std::vector<int32_t> long_input(kMaxTraceTokens + 1, 5);
   try {
@@ -222,7 +222,7 @@ TEST(Trace, RejectsBadInput) {
   EXPECT_THROW(trace_head(hf(), std::vector<int32_t>{1, 512}, o), Error);
 }
 
-TEST(Reference, RopeFrequenciesAndLayouts) {
+TEST(DissectReference, RopeFrequenciesAndLayouts) {
   // Scaling variants against the engine's own frequencies (written separately).
   RopeParams p;
   p.theta = 500000;
@@ -263,7 +263,7 @@ TEST(Reference, RopeFrequenciesAndLayouts) {
   EXPECT_NEAR(nx, n0, 1e-12);
 }
 
-TEST(TraceCli, WritesCsvAndFiguresAndFailsLoudlyOnWrongLayout) {
+TEST(DissectTraceCli, WritesCsvAndFiguresAndFailsLoudlyOnWrongLayout) {
   const auto& g = golden();
   const std::string out = test::temp_dir("trace_cli");
   fs::remove_all(out);
@@ -321,7 +321,7 @@ TEST(TraceCli, WritesCsvAndFiguresAndFailsLoudlyOnWrongLayout) {
 
 // The default model, quantized (Q4_1), with its own tokenizer and --text;
 // skipped when it is not downloaded.
-TEST(TraceCli, SmolLM2QuantizedText) {
+TEST(DissectTraceCli, SmolLM2QuantizedText) {
   const std::string model = std::string(SPECTRA_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
   if (!fs::exists(model)) GTEST_SKIP() << model << " not present";
   std::string log;

@@ -88,7 +88,7 @@ std::string make_bf16_copy() {
 
 }  // namespace
 
-TEST(WeightNorms, ShapesAndDirectComputation) {
+TEST(DissectWeightNorms, ShapesAndDirectComputation) {
   const auto model = open_model(test::kHf);
   const WeightNorms& w = hf_norms();
   ASSERT_EQ(w.n_layers, 5);
@@ -133,7 +133,7 @@ TEST(WeightNorms, ShapesAndDirectComputation) {
   }
 }
 
-TEST(WeightNorms, HfAndGgufAgree) {
+TEST(DissectWeightNorms, HfAndGgufAgree) {
   const WeightNorms &a = hf_norms(), &b = gguf_norms();
   EXPECT_EQ(a.format, "safetensors");
   EXPECT_EQ(b.format, "gguf");
@@ -149,7 +149,7 @@ TEST(WeightNorms, HfAndGgufAgree) {
   }
 }
 
-TEST(WeightNorms, Bf16SafetensorsCloseToF32) {
+TEST(DissectWeightNorms, Bf16SafetensorsCloseToF32) {
   const std::string dir = make_bf16_copy();
   const auto model = open_model(dir);
   ASSERT_EQ(model->tensor(WeightKind::Q, 0).dtype, DType::BF16);
@@ -162,7 +162,7 @@ TEST(WeightNorms, Bf16SafetensorsCloseToF32) {
   }
 }
 
-TEST(WeightNorms, QuantizedGgufSmolLM2) {
+TEST(DissectWeightNorms, QuantizedGgufSmolLM2) {
   const std::string path = std::string(SPECTRA_SOURCE_DIR) + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
   if (!fs::exists(path)) GTEST_SKIP() << path << " not present";
   const WeightNorms w = compute_weight_norms(*open_model(path));
@@ -174,7 +174,7 @@ TEST(WeightNorms, QuantizedGgufSmolLM2) {
   EXPECT_EQ(w.dtype[0], "Q4_1");
 }
 
-TEST(InspectCli, FiguresForHfAndGgufWithMatchingNorms) {
+TEST(DissectInspectCli, FiguresForHfAndGgufWithMatchingNorms) {
   std::map<std::string, double> norms[2];
   int i = 0;
   for (const std::string& model : {test::kHf, test::kGguf}) {
