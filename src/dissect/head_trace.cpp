@@ -289,7 +289,9 @@ std::string trace_summary(const HeadTrace& tr, int max_rows, int top_k) {
                 tr.rope_layout_overridden ? " (OVERRIDDEN: not the model's layout)" : "");
   s += b;
   s += "scores s_tj = q_t·k_j/√d (j ≤ t), p = softmax(s), H = logsumexp(s) − Σ p s (nats), sink = p_t0\n\n";
-  s += "   pos  token            ‖q‖        H   H/log(t+1)  sink   top-attended (p)\n";
+  std::snprintf(b, sizeof b, "%6s  %-14s %9s %8s %10s %7s  %s\n", "pos", "token", "|q|", "H", "H/log(t+1)", "sink",
+                "top-attended: pos 'token' p");
+  s += b;
   const int64_t n = tr.n;
   const int64_t head_rows = n <= max_rows ? n : max_rows * 2 / 3;
   const int64_t tail_from = n <= max_rows ? n : n - (max_rows - head_rows);
@@ -307,7 +309,7 @@ std::string trace_summary(const HeadTrace& tr, int max_rows, int top_k) {
     std::partial_sort(idx.begin(), idx.begin() + k, idx.end(),
                       [&](int64_t a, int64_t c) { return tr.prob(t, a) > tr.prob(t, c); });
     const double hn = t > 0 ? tr.entropy[t] / std::log(static_cast<double>(t + 1)) : NAN;
-    std::snprintf(b, sizeof b, "%6lld  %s %9.4f %8.4f %8s %9.3f  ", static_cast<long long>(t),
+    std::snprintf(b, sizeof b, "%6lld  %s %9.4f %8.4f %10s %7.3f  ", static_cast<long long>(t),
                   display(tr.token_text[t], 14).c_str(), tr.q_norm[t], tr.entropy[t],
                   t > 0 ? fmt("%.3f", hn).c_str() : "-", tr.sink_mass[t]);
     s += b;
