@@ -75,10 +75,21 @@ struct Fixture {
   study_test::CmdResult result;
 };
 
+fs::path g_shared_dir;  // removed after all tests
+
+class SharedRunCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (!g_shared_dir.empty()) fs::remove_all(g_shared_dir);
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kCleanup = ::testing::AddGlobalTestEnvironment(new SharedRunCleanup);
+
 Fixture& shared_run() {
   static Fixture f = [] {
     Fixture x;
     x.dir = study_test::fresh_dir("e2e");
+    g_shared_dir = x.dir;
     x.corpus = make_token_corpus(x.dir);
     x.run = x.dir / "run1";
     x.result = run_spectra(study_args(x.corpus, x.run));
