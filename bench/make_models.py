@@ -48,7 +48,7 @@ def bf16_bytes(n, std):
     key = (n, std)
     if key in _CACHE:
         return _CACHE[key]
-    if n == 1 << 26 and len(_CACHE) < 8:
+    if n <= 1 << 26 and len(_CACHE) < 16:
         _CACHE[key] = _bf16_bytes(n, std)
         return _CACHE[key]
     return _bf16_bytes(n, std)

@@ -29,10 +29,12 @@ def flops(s, T):
 def run_polled(cmd, env):
     """Run cmd; return (rc, wall, cpu seconds, peak RssAnon MiB)."""
     t0 = time.time()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    errf = open(os.path.join(os.path.dirname(cmd[cmd.index("--out") + 1]) or ".", "last_stderr.txt"), "w+")
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=errf)
     peak = [0]
+    done = threading.Event()
     def poll():
-        while p.poll() is None:
+        while not done.is_set():
             try:
                 with open(f"/proc/{p.pid}/status") as f:
                     for line in f:
@@ -42,9 +44,13 @@ def run_polled(cmd, env):
                 pass
             time.sleep(0.05)
     th = threading.Thread(target=poll); th.start()
-    _, status, ru = os.wait4(p.pid, 0)
+    _, status, ru = os.wait4(p.pid, 0)  # reap here (not Popen) to get the child's rusage
+    p.returncode = os.waitstatus_to_exitcode(status)
+    done.set()
     th.join()
-    out, err = p.stdout.read(), p.stderr.read()
+    errf.seek(0)
+    err = errf.read()
+    errf.close()
     rc = os.waitstatus_to_exitcode(status)
     if rc != 0:
         print(err, file=sys.stderr)
@@ -58,6 +64,8 @@ def main():
     ap.add_argument("--T", type=int, default=4096)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--models-dir", default="", help="where the generated models live (default OUT/models)")
+    ap.add_argument("--skip-gemm", action="store_true")
     ap.add_argument("--torch", default="smollm2", help="shapes for the PyTorch comparison ('' = none)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -77,7 +85,7 @@ def main():
     peak_wall = res["gemm_peak"]["bf16_tflops"] or res["gemm_peak"]["fp32_tflops"]
     peak_cpu = res["gemm_peak"]["bf16_tflops_cpu_time"] or res["gemm_peak"]["fp32_tflops_cpu_time"]
     # 2./3. models and measure
-    mdir = os.path.join(a.out, "models")
+    mdir = a.models_dir or os.path.join(a.out, "models")
     os.makedirs(mdir, exist_ok=True)
     for m in a.models.split(","):
         s = SHAPES[m]
