@@ -57,19 +57,7 @@ std::vector<int32_t> ByteLevelBpeTokenizer::bpe(std::string_view word) const {
 }
 
 void ByteLevelBpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out) const {
-  {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(word);
-    if (it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
-  std::vector<int32_t> ids = bpe(word);
-  out.insert(out.end(), ids.begin(), ids.end());
-  std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-  cache_.emplace(std::string(word), std::move(ids));
+  cache_.append(word, out, [this](std::string_view w) { return bpe(w); });
 }
 
 std::vector<int32_t> ByteLevelBpeTokenizer::encode(std::string_view text, bool add_bos) const {

@@ -4,13 +4,13 @@
 // by rank. Per-word results are cached, so long corpora cost one regex pass
 // plus a hash lookup per word.
 #include <array>
-#include <mutex>
 #include <unordered_map>
 
 #include "tokenizer/added_tokens.hpp"
 #include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/vocab.hpp"
+#include "tokenizer/word_cache.hpp"
 
 namespace spectra {
 
@@ -38,9 +38,7 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   std::unordered_map<uint64_t, std::pair<int32_t, int32_t>> merges_;  // (left,right) -> (rank, merged)
   std::vector<std::string> surface_;                                  // id -> decoded bytes
 
-  static constexpr size_t kMaxCacheEntries = 1 << 20;
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
+  WordCache cache_;
 };
 
 }  // namespace spectra

@@ -134,20 +134,11 @@ void SentencePieceBpeTokenizer::encode_piece(std::string_view text, std::vector<
 }
 
 void SentencePieceBpeTokenizer::encode_word(std::string_view word, std::vector<int32_t>& out) const {
-  {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(word);
-    if (it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
-  std::vector<int32_t> ids;
-  encode_piece(word, ids);
-  out.insert(out.end(), ids.begin(), ids.end());
-  std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-  cache_.emplace(std::string(word), std::move(ids));
+  cache_.append(word, out, [this](std::string_view w) {
+    std::vector<int32_t> ids;
+    encode_piece(w, ids);
+    return ids;
+  });
 }
 
 std::vector<int32_t> SentencePieceBpeTokenizer::encode(std::string_view text, bool add_bos) const {

@@ -8,12 +8,12 @@
 // is merged word by word with a per-word cache; otherwise each text fragment
 // is merged whole.
 #include <array>
-#include <mutex>
 #include <unordered_map>
 
 #include "tokenizer/added_tokens.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/vocab.hpp"
+#include "tokenizer/word_cache.hpp"
 
 namespace spectra {
 
@@ -43,9 +43,7 @@ class SentencePieceBpeTokenizer final : public Tokenizer {
   std::vector<std::string> surface_;
   bool words_are_independent_ = false;
 
-  static constexpr size_t kMaxCacheEntries = 1 << 20;
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
+  WordCache cache_;
 };
 
 }  // namespace spectra
