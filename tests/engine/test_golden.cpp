@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "engine/forward.hpp"
-#include "mini_model.hpp"
 #include "observers/tuple_observer.hpp"
 
 using namespace spectra;
@@ -168,15 +167,10 @@ void expect_bf16_golden(const Model& m) {
 
 }  // namespace
 
-TEST(Golden, MiniLoaderFp32) {
-  test_support::MiniModel m(kShared + "/models/stories260k");
-  expect_fp32_golden(m);
-  expect_fp32_golden(m, {7, 13});  // odd block sizes
-}
-
 TEST(Golden, HfFp32) {
   auto m = open_model(kShared + "/models/stories260k");
   expect_fp32_golden(*m);
+  expect_fp32_golden(*m, {7, 13});  // odd block sizes
 }
 
 TEST(Golden, GgufFp32) {
@@ -194,13 +188,9 @@ TEST(Golden, GgufBf16) {
   expect_bf16_golden(*m);
 }
 
-TEST(Golden, MiniLoaderBf16) {
-  test_support::MiniModel m(kShared + "/models/stories260k");
-  expect_bf16_golden(m);
-}
-
 TEST(Golden, ResidentWeightsAndKvCacheMatchPrefill) {
-  test_support::MiniModel m(kShared + "/models/stories260k");
+  auto model = open_model(kShared + "/models/stories260k");
+  const Model& m = *model;
   const auto& toks = golden().tokens;
   EngineOptions eo;
   eo.precision = Precision::FP32;
@@ -225,8 +215,8 @@ TEST(Golden, ResidentWeightsAndKvCacheMatchPrefill) {
 }
 
 TEST(Golden, TokenOutOfRangeIsAClearError) {
-  test_support::MiniModel m(kShared + "/models/stories260k");
-  Engine eng(m, {});
+  auto m = open_model(kShared + "/models/stories260k");
+  Engine eng(*m, {});
   std::vector<int32_t> bad = {1, 5, 512};
   try {
     eng.forward(bad, {});
