@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """PyTorch reference for the benchmark: a random-weight Llama forward (RMSNorm,
 RoPE, GQA causal attention, SwiGLU, lm head) in bf16 at a given shape and
-window, timed like `spectra measure` (no statistics). Prints JSON with wall and
-process-CPU seconds. Debian's python3-torch (CPU) is enough.
-  torch_llama.py SHAPE T THREADS     (SHAPE: smollm2 | 1b | 8b)"""
+window, timed like `spectra measure`: per (layer, head, position) it computes
+the same statistics the way a hook on the attention would (‖q‖ after RoPE,
+entropy −Σ p log p, sink mass p₀, max weight, from the materialized T×T
+probabilities of one head at a time); `--no-stats` drops them. Prints JSON with
+wall and process-CPU seconds. Debian's python3-torch (CPU) is enough.
+  torch_llama.py SHAPE T THREADS [--no-stats]     (SHAPE: smollm2 | 1b | 8b)"""
 import json, resource, sys, time
 import torch
 
@@ -16,6 +19,7 @@ def cpu():
 
 def main():
     shape, T, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    stats = "--no-stats" not in sys.argv[4:]
     s = SHAPES[shape]
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -40,6 +44,7 @@ def main():
     with torch.no_grad():
         t0, c0 = time.time(), cpu()
         x = emb[ids].float()
+        probe = []
         for _ in range(s["layers"]):
             h = rms(x)
             q = rope((h @ layer["q"].T).view(T, nh, hd).transpose(0, 1))
@@ -50,7 +55,11 @@ def main():
             out = torch.empty(nh, T, hd, dtype=dt)
             for i in range(nh):  # one head at a time: T×T scores
                 sc = (q[i] @ k[i].T).float() * hd ** -0.5 + mask
-                out[i] = (torch.softmax(sc, -1).to(dt) @ v[i])
+                p = torch.softmax(sc, -1)
+                if stats:  # what a hook computes from the attention probabilities
+                    probe.append((q[i].float().norm(dim=-1), -torch.special.xlogy(p, p).sum(-1),
+                                  p[:, 0].clone(), p.max(-1).values))
+                out[i] = (p.to(dt) @ v[i])
             x = x + (out.transpose(0, 1).reshape(T, nh * hd) @ layer["o"].T).float()
             h = rms(x)
             x = x + ((torch.nn.functional.silu(h @ layer["g"].T) * (h @ layer["u"].T)) @ layer["d"].T).float()
@@ -59,7 +68,7 @@ def main():
         for c in range(0, V, 8192):  # lm head in chunks
             lse += torch.exp((h @ emb[c:c + 8192].T).float() - 0).sum(-1) * 0
         wall, cpus = time.time() - t0, cpu() - c0
-    print(json.dumps({"shape": shape, "T": T, "threads": threads, "torch": torch.__version__,
+    print(json.dumps({"shape": shape, "T": T, "threads": threads, "torch": torch.__version__, "stats": stats,
                       "wall_seconds": wall, "cpu_seconds": cpus, "tokens_per_s": T / wall,
                       "tokens_per_cpu_s": T / (cpus / threads)}))
 
