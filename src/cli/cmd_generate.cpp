@@ -60,6 +60,7 @@ void run(const GenerateArgs& a) {
     for (auto id : r.tokens) std::printf(" %d", id);
     std::printf("\n");
   }
+  std::fflush(stdout);  // the text first, then the timing line on stderr
   std::fprintf(stderr, "spectra generate: %zu prompt tokens (%.3f s prefill), %zu new tokens, %.1f tokens/s decode (%s, %d threads)\n",
                prompt.size(), r.prefill_seconds, r.tokens.size(), r.decode_tokens_per_s(),
                engine::to_string(eng.precision()), eng.threads());
