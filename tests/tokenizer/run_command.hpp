@@ -30,6 +30,8 @@ inline CommandResult run_command(const std::string& cmd) {
   r.err = slurp(err.string());
   fs::remove(out);
   fs::remove(err);
+  std::error_code ec;
+  fs::remove(dir, ec);  // only when empty: another test of this process may be using it
   return r;
 }
 
