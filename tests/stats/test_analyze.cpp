@@ -2,7 +2,8 @@
 // negative head passes (and only it), a strong positive head is reported but
 // does not pass, GO / NO-GO follows the configured subset, a constant head
 // gives NaN with a note, and the output is byte-identical across runs and
-// thread counts.
+// thread counts; every pooled statistic in heads.csv and layers.csv equals
+// scipy/statsmodels recomputing it from the same tuples.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -132,6 +133,10 @@ TEST(Analyze, PlantedHeadPassesAndOutputIsDeterministic) {
   EXPECT_EQ(decision["strong_opposite_heads"][0]["head"], 3);
   EXPECT_EQ(decision["criteria"].back()["name"], "meaningful_subset");
   EXPECT_EQ(decision["criteria"].back()["verdict"], "pass");
+
+  // Every pooled statistic, recomputed independently from tuples.npy with
+  // scipy.stats / statsmodels (default min_position 16, min_doc_positions 10).
+  EXPECT_EQ(test::run_python("check_run_tables.py", run.string() + " 16 10"), 0);
 
   auto layers = read_csv(run / "layers.csv");
   ASSERT_EQ(layers.size(), 1u + kLayers);
