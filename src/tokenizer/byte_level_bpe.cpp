@@ -6,24 +6,14 @@
 #include "util/error.hpp"
 
 namespace spectra {
-namespace {
-uint64_t pair_key(int32_t l, int32_t r) { return (static_cast<uint64_t>(static_cast<uint32_t>(l)) << 32) | static_cast<uint32_t>(r); }
-}  // namespace
 
 ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(Vocab vocab)
-    : vocab_(std::move(vocab)), index_(vocab_.build_index()), pre_(vocab_.split_rules, vocab_.source), added_(vocab_) {
+    : BpeTokenizerBase(std::move(vocab)), pre_(vocab_.split_rules, vocab_.source) {
   for (int b = 0; b < 256; ++b) {
     auto it = index_.find(unicode_bytes::char_for_byte(static_cast<uint8_t>(b)));
     byte_token_[b] = it == index_.end() ? -1 : it->second;
   }
-  merges_.reserve(vocab_.merges.size() * 2);
-  for (size_t rank = 0; rank < vocab_.merges.size(); ++rank) {
-    const auto& [l, r] = vocab_.merges[rank];
-    auto li = index_.find(l), ri = index_.find(r), mi = index_.find(l + r);
-    // A merge whose parts or result are not tokens can never apply to token ids.
-    if (li == index_.end() || ri == index_.end() || mi == index_.end()) continue;
-    merges_.emplace(pair_key(li->second, ri->second), std::make_pair(static_cast<int32_t>(rank), mi->second));
-  }
+  build_merge_table();
   surface_.resize(vocab_.tokens.size());
   for (int32_t id = 0; id < vocab_.size(); ++id) {
     const TokenKind k = vocab_.kinds[id];
@@ -91,13 +81,6 @@ std::string ByteLevelBpeTokenizer::decode(const std::vector<int32_t>& ids) const
   std::string out;
   for (int32_t id : ids) out += token_text(id);
   return out;
-}
-
-std::string ByteLevelBpeTokenizer::token_text(int32_t id) const {
-  if (id < 0 || id >= vocab_.size())
-    throw Error("token id " + std::to_string(id) + " is outside the vocabulary (size " +
-                std::to_string(vocab_.size()) + ")");
-  return surface_[id];
 }
 
 }  // namespace spectra

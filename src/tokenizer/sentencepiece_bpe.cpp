@@ -13,10 +13,6 @@ namespace {
 
 constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581 "▁"
 
-uint64_t pair_key(int32_t l, int32_t r) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(l)) << 32) | static_cast<uint32_t>(r);
-}
-
 // "<0x41>" -> 0x41, or -1.
 int parse_byte_token(const std::string& t) {
   if (t.size() != 6 || t.compare(0, 3, "<0x") != 0 || t[5] != '>') return -1;
@@ -55,8 +51,7 @@ bool has_inner_marker(std::string_view s) {
 }  // namespace
 
 SentencePieceBpeTokenizer::SentencePieceBpeTokenizer(Vocab vocab)
-    : vocab_(std::move(vocab)), index_(vocab_.build_index()), added_(vocab_) {
-  byte_token_.fill(-1);
+    : BpeTokenizerBase(std::move(vocab)) {
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof name, "<0x%02X>", b);
@@ -64,15 +59,7 @@ SentencePieceBpeTokenizer::SentencePieceBpeTokenizer(Vocab vocab)
     if (it == index_.end()) it = index_.find(std::string(1, static_cast<char>(b)));  // vocabularies without byte pieces
     if (it != index_.end()) byte_token_[b] = it->second;
   }
-  if (!vocab_.merge_by_score) {
-    merges_.reserve(vocab_.merges.size() * 2);
-    for (size_t rank = 0; rank < vocab_.merges.size(); ++rank) {
-      const auto& [l, r] = vocab_.merges[rank];
-      auto li = index_.find(l), ri = index_.find(r), mi = index_.find(l + r);
-      if (li == index_.end() || ri == index_.end() || mi == index_.end()) continue;
-      merges_.emplace(pair_key(li->second, ri->second), std::make_pair(static_cast<int32_t>(rank), mi->second));
-    }
-  }
+  if (!vocab_.merge_by_score) build_merge_table();
   words_are_independent_ = true;
   for (const auto& t : vocab_.tokens)
     if (has_inner_marker(t)) words_are_independent_ = false;
@@ -198,13 +185,6 @@ std::string SentencePieceBpeTokenizer::decode(const std::vector<int32_t>& ids) c
     out += piece;
   }
   return out;
-}
-
-std::string SentencePieceBpeTokenizer::token_text(int32_t id) const {
-  if (id < 0 || id >= vocab_.size())
-    throw Error("token id " + std::to_string(id) + " is outside the vocabulary (size " +
-                std::to_string(vocab_.size()) + ")");
-  return surface_[id];
 }
 
 }  // namespace spectra
