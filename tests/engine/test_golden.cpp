@@ -1,8 +1,10 @@
 // The engine against llama2.c's golden forward pass of stories260k (256
-// greedy tokens): q_norm, entropy (every layer, head, position) and logits.
+// greedy tokens): q_norm, entropy (every layer, head, position), logits and
+// the next-token NLL / perplexity.
 // Both the HF folder (half-split RoPE) and the GGUF file (adjacent RoPE).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -111,8 +113,24 @@ void expect_fp32_golden(const Model& m, AttnBlocking b = {}) {
   for (int t = 0; t < T; ++t)
     for (int j = 0; j < d.vocab; ++j)
       e_lg = std::max(e_lg, std::abs(r.logits[size_t(t) * d.vocab + j] - g.logits[t][j]));
-  std::printf("[golden fp32 %s] max rel err q_norm %.3g, max abs err entropy %.3g nats, logits %.3g; ppl %.4f\n",
-              d.format.c_str(), e_qn, e_H, e_lg, r.res.perplexity());
+  // The next-token NLL behind the printed perplexity, against the golden
+  // logits: nll[t] = logsumexp(logits[t]) − logits[t][token[t+1]].
+  ASSERT_EQ(r.res.nll.size(), size_t(T - 1));
+  double e_nll = 0, gold_nll = 0;
+  for (int t = 0; t + 1 < T; ++t) {
+    const auto& row = g.logits[t];
+    const double mx = *std::max_element(row.begin(), row.end());
+    double se = 0;
+    for (double v : row) se += std::exp(v - mx);
+    const double ref = mx + std::log(se) - row[g.tokens[t + 1]];
+    gold_nll += ref;
+    e_nll = std::max(e_nll, std::abs(r.res.nll[t] - ref));
+  }
+  const double gold_ppl = std::exp(gold_nll / (T - 1));
+  std::printf("[golden fp32 %s] max rel err q_norm %.3g, max abs err entropy %.3g nats, logits %.3g, nll %.3g; ppl %.4f (golden %.4f)\n",
+              d.format.c_str(), e_qn, e_H, e_lg, e_nll, r.res.perplexity(), gold_ppl);
+  EXPECT_LE(e_nll, 1e-3);
+  EXPECT_NEAR(r.res.perplexity(), gold_ppl, 1e-3 * gold_ppl);
   EXPECT_LE(e_qn, 1e-4);
   EXPECT_LE(e_H, 1e-4);
   EXPECT_LE(e_lg, 1e-3);
