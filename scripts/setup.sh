@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/deps.sh"
-"$root/scripts/build.sh"
+"$root/scripts/build.sh"            # the spectra program only; scripts/test.sh builds the tests
 "$root/scripts/fetch_model.sh"
 [[ -f "$root/corpus/demo/manifest.json" ]] || /usr/bin/python3 "$root/scripts/build_demo_corpus.py"
 cd "$root"

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/paths.hpp"
 #include "stats/analyze.hpp"
 
 namespace spectra::cli {
@@ -20,8 +21,8 @@ void register_analyze(CLI::App& app) {
       "analyze",
       "Recompute the statistics and the GO/NO-GO decision of a run from its tuples "
       "(RUN_DIR/tuples.npy or tuples.csv; settings from RUN_DIR/config.toml [analysis]/[criteria] if present)");
-  cmd->add_option("run_dir", opts->run_dir, "Run folder")->required()->check(CLI::ExistingDirectory);
-  cmd->add_option("--out", opts->out_dir, "Write the outputs here instead of RUN_DIR");
+  cmd->add_option("run_dir", opts->run_dir, "Run folder")->required()->check(CLI::ExistingDirectory)->transform(AbsolutePath());
+  cmd->add_option("--out", opts->out_dir, "Write the outputs here instead of RUN_DIR")->transform(AbsolutePath());
   cmd->add_option("--seed", opts->seed, "Permutation seed (overrides [analysis].seed)");
   cmd->add_option("--permutations", opts->permutations, "Permutations per null control (overrides [analysis].permutations)")
       ->check(CLI::NonNegativeNumber);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/paths.hpp"
 #include "dissect/weight_norms.hpp"
 #include "formats/model_summary.hpp"
 #include "formats/weights.hpp"
@@ -17,7 +18,8 @@ void register_inspect(CLI::App& app) {
   auto figures = std::make_shared<std::string>();
   cmd->add_option("--model", *model, "HF folder (config.json + safetensors) or .gguf file")->required();
   cmd->add_flag("--json", *json, "Print machine-readable JSON instead of a table");
-  cmd->add_option("--figures", *figures, "Also write Q/K/V/O projection-weight figures (per-head norms, histograms) into DIR");
+  cmd->add_option("--figures", *figures, "Also write Q/K/V/O projection-weight figures (per-head norms, histograms) into DIR")
+      ->transform(AbsolutePath());
   cmd->callback([model, json, figures] {
     const auto m = open_model(*model);
     if (*json) {

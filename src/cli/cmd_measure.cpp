@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/paths.hpp"
 #include "engine/forward.hpp"
 #include "engine/token_ids.hpp"
 #include "formats/weights.hpp"
@@ -156,7 +157,7 @@ void register_measure(CLI::App& app) {
   cmd->add_option("--tokens", a->tokens, "Token ids, e.g. \"1 461 461\"");
   cmd->add_option("--tokens-file", a->tokens_file, "File of token ids (whitespace or commas)");
   cmd->add_option("--text-file", a->text_file, "Text file, tokenized with the model's tokenizer");
-  cmd->add_option("--out", a->out, "Output folder (tuples + summary.json)")->required();
+  cmd->add_option("--out", a->out, "Output folder (tuples + summary.json)")->required()->transform(AbsolutePath());
   cmd->add_option("--context", a->context, "Window length: use the first N tokens (default: the model's context)");
   cmd->add_option("--precision", a->precision, "bf16, fp32 or auto (bf16 where the CPU supports it)");
   cmd->add_option("--threads", a->threads, "Threads (default: all cores)");

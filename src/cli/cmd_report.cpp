@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/paths.hpp"
 #include "report/report.hpp"
 #include "util/error.hpp"
 
@@ -22,7 +23,8 @@ void register_report(CLI::App& app) {
   auto args = std::make_shared<Args>();
   cmd->add_option("RUN_DIR", args->run_dir, "Study run folder (heads.csv, summary.json, tuples.npy, ...)")
       ->required()
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingDirectory)
+      ->transform(AbsolutePath());
   cmd->add_option("--vega-dir", args->opt.vega_dir, "Folder of Debian's libjs-vega modules")->capture_default_str();
   cmd->add_option("--gnuplot", args->opt.gnuplot, "gnuplot executable")->capture_default_str();
   cmd->add_option("--points-per-head", args->opt.max_points_per_head,

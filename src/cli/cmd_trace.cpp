@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/paths.hpp"
 #include "dissect/head_trace.hpp"
 #include "engine/token_ids.hpp"
 #include "formats/weights.hpp"
@@ -104,7 +105,7 @@ void register_trace(CLI::App& app) {
   cmd->add_option("--tokens", a->tokens, "Input token ids, e.g. \"1 461 461\"");
   cmd->add_option("--layer", a->layer, "Layer (0-based)")->required();
   cmd->add_option("--head", a->head, "Query head (0-based)")->required();
-  cmd->add_option("--out", a->out, "Write CSV matrices and figures into this folder");
+  cmd->add_option("--out", a->out, "Write CSV matrices and figures into this folder")->transform(AbsolutePath());
   cmd->add_option("--tolerance", a->tolerance, "Cross-check tolerance: ‖q‖ relative and entropy absolute (default 1e-4)");
   cmd->add_option("--threads", a->threads, "Engine threads (default: all cores)");
   cmd->add_option("--rows", a->rows, "Rows shown on the terminal (default 64; --out has all)");

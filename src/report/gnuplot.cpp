@@ -50,6 +50,10 @@ void write_plain(const std::string& path, const std::string& text) {
 
 Gnuplot::Gnuplot(std::string executable, std::string figures_dir) : exe_(std::move(executable)), dir_(std::move(figures_dir)) {
   std::error_code ec;
+  // gnuplot runs with `cd WORK`: every path handed to it must be absolute.
+  const fs::path abs_dir = fs::absolute(dir_, ec);
+  if (ec) fail_file(dir_, "cannot resolve the figures folder: " + ec.message());
+  dir_ = abs_dir.lexically_normal().string();
   fs::create_directories(dir_, ec);
   if (ec) fail_file(dir_, "cannot create the figures folder: " + ec.message());
   work_ = (fs::path(dir_) / (".work." + std::to_string(::getpid()))).string();
@@ -61,9 +65,14 @@ Gnuplot::Gnuplot(std::string executable, std::string figures_dir) : exe_(std::mo
   write_plain(probe, "set terminal pngcairo\nset terminal svg\nprint 'ok'\n");
   std::string out;
   int rc = run(probe, out);
+  if (rc == 127 && out.rfind("cannot start", 0) == 0)
+    throw Error("cannot run gnuplot ('" + exe_ + "'): " + out + " (install the Debian package gnuplot-nox)");
   if (rc != 0)
-    throw Error("gnuplot ('" + exe_ + "') cannot render PNG (pngcairo) and SVG: exit status " + std::to_string(rc) +
-                (out.empty() ? "" : ": " + out) + " (install the Debian package gnuplot-nox)");
+    throw Error("gnuplot ('" + exe_ + "') failed its start-up check (pngcairo and svg terminals) in " + work_ +
+                ": exit status " + std::to_string(rc) + (out.empty() ? "" : ": " + out) +
+                (out.find("unknown or ambiguous terminal") != std::string::npos
+                     ? " (this gnuplot lacks pngcairo or svg: install the Debian package gnuplot-nox)"
+                     : ""));
 }
 
 Gnuplot::~Gnuplot() {

@@ -1,0 +1,70 @@
+#pragma once
+// Shared test helpers: fresh temporary folders, small file I/O and running the
+// spectra executable (or any command) with its output captured. Test folders
+// include this instead of growing their own copies.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace spectra::test_support {
+
+// A new, empty folder under the system temp folder, unique to this process.
+inline std::filesystem::path fresh_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("spectra_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+inline void write_file(const std::filesystem::path& p, const std::string& data) {
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary);
+  out << data;
+}
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A single-quoted shell word.
+inline std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+struct CmdResult {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command line, in `cwd` when given.
+inline CmdResult run_shell(const std::string& command, const std::string& cwd = "") {
+  const std::string cmd = (cwd.empty() ? "" : "cd " + quote(cwd) + " && ") + command + " 2>&1";
+  CmdResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+#ifdef SPECTRA_EXE
+// Runs `spectra ARGS` (ARGS already shell-quoted), in `cwd` when given.
+inline CmdResult run_spectra(const std::string& args, const std::string& cwd = "") {
+  return run_shell(quote(SPECTRA_EXE) + " " + args, cwd);
+}
+#endif
+
+}  // namespace spectra::test_support
