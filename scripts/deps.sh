@@ -21,13 +21,14 @@ fi
 
 # Build and run time: compiler, CMake, oneDNN (whose CMake config requires
 # OpenCL: ocl-icd-opencl-dev + opencl-c-headers, only Recommends of
-# libdnnl-dev), JSON, regexes, CLI, TOML, Boost.Math, OpenMPI, plotting,
+# libdnnl-dev), OpenSSL (provenance hashes), JSON, regexes, CLI, TOML,
+# Boost.Math, OpenMPI, plotting,
 # fonts, the offline Vega bundle; python3 + venv + pip + unzip fetch the default
 # model; the demo corpus comes from text packages.
 APT_RUNTIME=(
   build-essential g++ cmake make pkg-config git ca-certificates
   python3 python3-venv python3-pip unzip
-  libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
+  libdnnl-dev ocl-icd-opencl-dev opencl-c-headers libssl-dev
   nlohmann-json3-dev libpcre2-dev libcli11-dev libtomlplusplus-dev libboost-math-dev
   libopenmpi-dev openmpi-bin
   gnuplot-nox fonts-dejavu-core libjs-vega
