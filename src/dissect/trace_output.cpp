@@ -53,8 +53,9 @@ std::string csv_field(const std::string& s) {
   return o + "\"";
 }
 
-// A short, single-line label for a tick: control characters escaped, at most
-// `cols` characters (UTF-8 sequences kept whole).
+// A short, single-line label for a tick: control characters escaped, '%'
+// doubled (gnuplot reads tic labels as format strings), at most `cols`
+// characters (UTF-8 sequences kept whole).
 std::string tick_label(const std::string& s, size_t cols) {
   std::string o;
   size_t n = 0;
@@ -64,6 +65,7 @@ std::string tick_label(const std::string& s, size_t cols) {
     if (c == '\n') o += "\\n";
     else if (c == '\t') o += "\\t";
     else if (c < 0x20) o += '?';
+    else if (c == '%') o += "%%";
     else o += static_cast<char>(c);
   }
   return o;

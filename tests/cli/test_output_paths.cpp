@@ -14,6 +14,7 @@ namespace {
 
 const std::string kGguf = std::string(SPECTRA_SHARED_DIR) + "/models/stories260k.gguf";
 
+// Ids 3 + 37i mod 500; id 40 is the token "%", which gnuplot tic labels must escape.
 std::string token_ids(int n) {
   std::string s = "1";
   for (int i = 1; i < n; ++i) s += " " + std::to_string(3 + (i * 37) % 500);
