@@ -30,6 +30,7 @@ namespace {
 struct MeasureArgs {
   std::string model, tokens, tokens_file, text_file, out;
   int64_t context = 0;
+  int64_t prefill_chunk = 4096;
   std::string precision = "auto";
   int threads = 0;
   std::string raw_format = "npy";
@@ -87,6 +88,7 @@ void run(const MeasureArgs& a) {
   engine::EngineOptions eo;
   eo.precision = prec;
   eo.threads = a.threads;
+  eo.prefill_chunk = a.prefill_chunk;
   const bool long_window = ids.size() >= 1024;
   const bool tty = ::isatty(2);
   eo.progress = [&](int done, int total) {
@@ -126,6 +128,7 @@ void run(const MeasureArgs& a) {
                     {"used", engine::to_string(eng.precision())},
                     {"note", eng.precision_note()}};
   s["threads"] = eng.threads();
+  s["prefill_chunk"] = a.prefill_chunk;
   s["cpu"] = engine::cpu_summary();
   s["tokens"] = ids.size();
   s["statistics"] = a.stats_off ? "off" : "on";
@@ -159,6 +162,10 @@ void register_measure(CLI::App& app) {
   cmd->add_option("--text-file", a->text_file, "Text file, tokenized with the model's tokenizer");
   cmd->add_option("--out", a->out, "Output folder (tuples + summary.json)")->required()->transform(AbsolutePath());
   cmd->add_option("--context", a->context, "Window length: use the first N tokens (default: the model's context)");
+  cmd->add_option("--prefill-chunk", a->prefill_chunk,
+                  "Query rows per chunk of the prefill (activation memory ~ chunk x width; 0: whole window)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--precision", a->precision, "bf16, fp32 or auto (bf16 where the CPU supports it)");
   cmd->add_option("--threads", a->threads, "Threads (default: all cores)");
   cmd->add_option("--raw-format", a->raw_format, "Tuple file format: npy or csv");

@@ -91,12 +91,15 @@ ForwardResult Engine::forward(std::span<const int32_t> tokens, const ForwardOpti
 
   const int64_t H = d.hidden, qdim = static_cast<int64_t>(d.n_heads) * d.head_dim,
                 kvdim = static_cast<int64_t>(d.n_kv_heads) * d.head_dim, F = d.ffn;
+  // Query chunk: activations below are C rows; only the residual stream x
+  // (T × hidden) and one layer's K/V (T × kv width) span the whole window.
+  const int64_t C = I.opt.prefill_chunk > 0 ? std::min(T, I.opt.prefill_chunk) : T;
   float* x = I.x.as<float>(T * H);
-  float* xb = I.xb.as<float>(T * std::max(H, qdim));
-  float* q = I.q.as<float>(T * qdim);
-  float* att = I.att.as<float>(T * qdim);
-  float* gate = I.gate.as<float>(T * F);
-  float* up = I.up.as<float>(T * F);
+  float* xb = I.xb.as<float>(C * std::max(H, qdim));
+  float* q = I.q.as<float>(C * qdim);
+  float* att = I.att.as<float>(C * qdim);
+  float* gate = I.gate.as<float>(C * F);
+  float* up = I.up.as<float>(C * F);
   float *kbuf = nullptr, *vbuf = nullptr;
   if (!cache) {
     kbuf = I.k.as<float>(T * kvdim);
@@ -106,11 +109,7 @@ ForwardResult Engine::forward(std::span<const int32_t> tokens, const ForwardOpti
   Observer* obs = fo.observer;
   const bool want_stats = obs && obs->wants_attention_stats();
   float* st = want_stats ? I.stats.as<float>(4 * static_cast<size_t>(d.n_heads) * T) : nullptr;
-  AttnStats stats;
-  if (want_stats) {
-    const int64_t n = static_cast<int64_t>(d.n_heads) * T;
-    stats = {st, st + n, st + 2 * n, st + 3 * n, T};
-  }
+  const int64_t n_stat = static_cast<int64_t>(d.n_heads) * T;
   if (obs) obs->begin(d, tokens, pos0);
 
   I.weights.embed(tokens.data(), T, x);
@@ -118,94 +117,103 @@ ForwardResult Engine::forward(std::span<const int32_t> tokens, const ForwardOpti
   double t_mm = 0, t_att = 0;
 
   for (int l = 0; l < d.n_layers; ++l) {
-    const LayerMats& W = I.weights.layer(l, T);
+    const LayerMats& W = I.weights.layer(l, C);
     float* K = cache ? cache->k(l) : kbuf;
     float* V = cache ? cache->v(l) : vbuf;
-    float* Kn = K + pos0 * kvdim;  // rows of this call
-    float* Vn = V + pos0 * kvdim;
+    for (int64_t c0 = 0; c0 < T; c0 += C) {
+      const int64_t n = std::min(C, T - c0), p0 = pos0 + c0;  // rows of this chunk, their first position
+      float* xc = x + c0 * H;
+      float* Kn = K + p0 * kvdim;
+      float* Vn = V + p0 * kvdim;
 
-    double t0 = now();
-    rmsnorm(x, W.attn_norm.data(), xb, T, H, d.rms_eps);
-    matmul(T, xb, W.q, q);
-    matmul(T, xb, W.k, Kn);
-    matmul(T, xb, W.v, Vn);
-    if (!W.q_bias.empty()) add_bias(q, W.q_bias.data(), T, qdim);
-    if (!W.k_bias.empty()) add_bias(Kn, W.k_bias.data(), T, kvdim);
-    if (!W.v_bias.empty()) add_bias(Vn, W.v_bias.data(), T, kvdim);
-    I.rope.apply(q, T, d.n_heads, pos0);
-    I.rope.apply(Kn, T, d.n_kv_heads, pos0);
-    double t1 = now();
-    t_mm += t1 - t0;
+      double t0 = now();
+      rmsnorm(xc, W.attn_norm.data(), xb, n, H, d.rms_eps);
+      matmul(n, xb, W.q, q);
+      matmul(n, xb, W.k, Kn);
+      matmul(n, xb, W.v, Vn);
+      if (!W.q_bias.empty()) add_bias(q, W.q_bias.data(), n, qdim);
+      if (!W.k_bias.empty()) add_bias(Kn, W.k_bias.data(), n, kvdim);
+      if (!W.v_bias.empty()) add_bias(Vn, W.v_bias.data(), n, kvdim);
+      I.rope.apply(q, n, d.n_heads, p0);
+      I.rope.apply(Kn, n, d.n_kv_heads, p0);
+      double t1 = now();
+      t_mm += t1 - t0;
 
-    AttnIO io{T, pos0, q, qdim, K, V, kvdim, att, qdim};
-    AttnBlocking blk = I.opt.blocking;
-    blk.bf16 = I.precision == Precision::BF16;
-    attention_blocked(shape, io, want_stats ? &stats : nullptr, blk);
-    double t2 = now();
-    t_att += t2 - t1;
+      AttnIO io{n, p0, q, qdim, K, V, kvdim, att, qdim};
+      AttnBlocking blk = I.opt.blocking;
+      blk.bf16 = I.precision == Precision::BF16;
+      // Statistics of row c0 + i of head h at [h * T + c0 + i].
+      AttnStats stats{st + c0, st + n_stat + c0, st + 2 * n_stat + c0, st + 3 * n_stat + c0, T};
+      attention_blocked(shape, io, want_stats ? &stats : nullptr, blk);
+      double t2 = now();
+      t_att += t2 - t1;
+      if (obs) obs->on_layer(LayerProbe{l, p0, n, &d, q, K, V, att});
 
-    if (obs) {
-      LayerProbe lp{l, pos0, T, &d, q, K, V, att};
-      obs->on_layer(lp);
-      if (want_stats) {
-        for (int h = 0; h < d.n_heads; ++h) {
-          const int64_t off = static_cast<int64_t>(h) * T;
-          HeadProbe hp{l, h, d.kv_head_of(h), pos0, T, tokens.data(),
-                       stats.q_norm + off, stats.entropy + off, stats.sink_mass + off, stats.max_attn + off};
-          obs->on_head(hp);
-        }
+      t2 = now();
+      matmul(n, att, W.o, xc, /*accumulate=*/true);
+      rmsnorm(xc, W.ffn_norm.data(), xb, n, H, d.rms_eps);
+      matmul(n, xb, W.gate, gate);
+      matmul(n, xb, W.up, up);
+      silu_mul(gate, up, n * F);
+      matmul(n, gate, W.down, xc, /*accumulate=*/true);
+      t_mm += now() - t2;
+    }
+    if (want_stats) {
+      for (int h = 0; h < d.n_heads; ++h) {
+        const int64_t off = static_cast<int64_t>(h) * T;
+        HeadProbe hp{l, h, d.kv_head_of(h), pos0, T, tokens.data(),
+                     st + off, st + n_stat + off, st + 2 * n_stat + off, st + 3 * n_stat + off};
+        obs->on_head(hp);
       }
     }
-    t2 = now();
-    matmul(T, att, W.o, x, /*accumulate=*/true);
-    rmsnorm(x, W.ffn_norm.data(), xb, T, H, d.rms_eps);
-    matmul(T, xb, W.gate, gate);
-    matmul(T, xb, W.up, up);
-    silu_mul(gate, up, T * F);
-    matmul(T, gate, W.down, x, /*accumulate=*/true);
-    t_mm += now() - t2;
     if (I.opt.progress) I.opt.progress(l + 1, d.n_layers);
   }
   if (cache) cache->advance(T);
 
-  // Final norm and output projection in vocabulary chunks.
+  // Final norm (in place: x is not needed after it) and the output projection
+  // in vocabulary chunks, each applied to the rows in query chunks.
   const double t_lm0 = now();
   const int64_t vocab = d.vocab;
   const bool need_all = fo.keep_logits || (fo.compute_nll && !fo.last_logits_only);
   const int64_t rows = need_all ? T : 1;
-  const float* xin = need_all ? x : x + (T - 1) * H;
-  rmsnorm(xin, I.weights.output_norm().data(), xb, rows, H, d.rms_eps);
+  float* xin = need_all ? x : x + (T - 1) * H;
+  rmsnorm(xin, I.weights.output_norm().data(), xin, rows, H, d.rms_eps);
   if (fo.keep_logits) res.logits.resize(static_cast<size_t>(rows * vocab));
   if (fo.last_logits_only && !fo.keep_logits) res.logits.resize(static_cast<size_t>(vocab));
   const bool nll = fo.compute_nll && need_all && T > 1;
   std::vector<double> run_m(nll ? rows : 0, -std::numeric_limits<double>::infinity()), run_l(nll ? rows : 0, 0.0),
       target(nll ? rows : 0, 0.0);
-  int64_t chunk = std::max<int64_t>(256, I.opt.logits_chunk_floats / rows);
+  const int64_t RC = std::min(rows, C);  // rows per product
+  int64_t chunk = std::max<int64_t>(256, I.opt.logits_chunk_floats / RC);
   chunk = std::min<int64_t>(vocab, (chunk + 63) / 64 * 64);
-  float* lg = I.logits.as<float>(rows * chunk);
+  float* lg = I.logits.as<float>(RC * chunk);
   for (int64_t c0 = 0; c0 < vocab; c0 += chunk) {
     const int64_t c1 = std::min(vocab, c0 + chunk), nc = c1 - c0;
-    PreparedWeight w = I.weights.output_rows(c0, c1, rows);
-    matmul(rows, xb, w, lg);
-    if (fo.keep_logits || fo.last_logits_only) {
-      float* dst = res.logits.data();
-      const int64_t r_first = fo.keep_logits ? 0 : rows - 1;
-      for (int64_t r = r_first; r < rows; ++r)
-        std::copy(lg + r * nc, lg + (r + 1) * nc, dst + (fo.keep_logits ? r : 0) * vocab + c0);
-    }
-    if (nll) {
+    PreparedWeight w = I.weights.output_rows(c0, c1, RC);
+    for (int64_t r0 = 0; r0 < rows; r0 += RC) {
+      const int64_t nr = std::min(RC, rows - r0);
+      matmul(nr, xin + r0 * H, w, lg);
+      if (fo.keep_logits || fo.last_logits_only) {
+        float* dst = res.logits.data();
+        for (int64_t r = fo.keep_logits ? 0 : nr - 1; r < nr; ++r)
+          std::copy(lg + r * nc, lg + (r + 1) * nc, dst + (fo.keep_logits ? r0 + r : 0) * vocab + c0);
+      }
+      if (nll) {
+        const int64_t r_end = std::min(nr, rows - 1 - r0);  // rows with a target inside the window
 #pragma omp parallel for schedule(static)
-      for (int64_t r = 0; r < rows - 1; ++r) {
-        const float* lr = lg + r * nc;
-        float mx = lr[0];
-        for (int64_t j = 1; j < nc; ++j) mx = std::max(mx, lr[j]);
-        double s = 0;
-        for (int64_t j = 0; j < nc; ++j) s += std::exp(static_cast<double>(lr[j]) - mx);
-        const double mnew = std::max(run_m[r], static_cast<double>(mx));
-        run_l[r] = run_l[r] * std::exp(run_m[r] - mnew) + s * std::exp(mx - mnew);
-        run_m[r] = mnew;
-        const int32_t tgt = tokens[r + 1];
-        if (tgt >= c0 && tgt < c1) target[r] = lr[tgt - c0];
+        for (int64_t i = 0; i < r_end; ++i) {
+          const int64_t r = r0 + i;
+          const float* lr = lg + i * nc;
+          float mx = lr[0];
+          for (int64_t j = 1; j < nc; ++j) mx = std::max(mx, lr[j]);
+          double s = 0;
+          for (int64_t j = 0; j < nc; ++j) s += std::exp(static_cast<double>(lr[j]) - mx);
+          const double mnew = std::max(run_m[r], static_cast<double>(mx));
+          run_l[r] = run_l[r] * std::exp(run_m[r] - mnew) + s * std::exp(mx - mnew);
+          run_m[r] = mnew;
+          const int32_t tgt = tokens[r + 1];
+          if (tgt >= c0 && tgt < c1) target[r] = lr[tgt - c0];
+        }
       }
     }
   }

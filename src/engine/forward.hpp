@@ -31,6 +31,11 @@ struct EngineOptions {
   bool resident_weights = false;  // convert all layers once (generation); default: per layer as reached
   AttnBlocking blocking{};
   int64_t logits_chunk_floats = int64_t{32} << 20;  // bound on one lm-head chunk (rows × vocab rows)
+  // Chunked prefill: each layer runs over the window in query chunks of at
+  // most this many rows against the keys/values of everything before, so
+  // activations are O(chunk × width) and only one layer's K/V (T × kv width)
+  // is kept. The statistics are per query row and do not depend on it.
+  int64_t prefill_chunk = 4096;
   // Called after each layer with (layers done, total layers).
   std::function<void(int, int)> progress;
 };
