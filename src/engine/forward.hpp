@@ -31,7 +31,11 @@ struct EngineOptions {
   bool resident_weights = false;  // convert all layers once (generation); default: per layer as reached
   AttnBlocking blocking{};
   int64_t logits_chunk_floats = int64_t{32} << 20;  // bound on one lm-head chunk (rows × vocab rows)
-  // Called after each layer with (layers done, total layers).
+  // Called after each layer with (layers done, total layers), on the thread
+  // that called forward(), outside any parallel region. It is also the
+  // cancellation point: an exception thrown from it stops the pass and
+  // propagates out of forward(); the Engine stays usable (the study's Ctrl-C
+  // and the Python module's KeyboardInterrupt work this way).
   std::function<void(int, int)> progress;
 };
 
