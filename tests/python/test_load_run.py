@@ -12,13 +12,19 @@ import spectra
 from conftest import STORIES_GGUF, require
 
 
+def is_missing(value):
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def same_cell(text, value):
+    if text == "":
+        return is_missing(value)
     try:
         x = float(text)
     except ValueError:
         return str(value) == text
     if math.isnan(x):
-        return value is None or (isinstance(value, float) and math.isnan(value))
+        return is_missing(value)
     return float(value) == x
 
 
@@ -50,7 +56,7 @@ def test_decision_summary_tuples(tiny_run):
         assert run.summary == json.load(f)
     assert run.config == (tiny_run / "config.toml").read_text()
     assert run.incomplete is None
-    assert isinstance(run.tuples, np.memmap) and run.tuples.filename == str((tiny_run / "tuples.npy").resolve())
+    assert isinstance(run.tuples, np.memmap) and str(run.tuples.filename) == str((tiny_run / "tuples.npy").resolve())
     assert not run.tuples.flags.writeable
     ref = np.load(tiny_run / "tuples.npy")
     assert run.tuples.dtype == ref.dtype == spectra.tuple_dtype()
