@@ -31,6 +31,7 @@ def test_pip_install_into_fresh_venv(tmp_path):
     run(base, "-m", "venv", venv)
     py = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))  # ninja would run cores + 2 jobs
     run(py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "scikit-build-core", "pybind11", "numpy",
         "pandas", env=env)
     t0 = time.time()
