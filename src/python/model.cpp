@@ -2,7 +2,7 @@
 // and generate release the GIL; Ctrl-C stops them between layers.
 #include <pybind11/stl.h>
 
-#include <limits>
+#include <algorithm>
 
 #include "bindings.hpp"
 #include "engine/generate.hpp"
@@ -123,8 +123,9 @@ CPU has it), "bf16" or "fp32"; threads 0 = all cores.)")
            [](PyModel& s, const py::object& x, int layer, int head, double tolerance) {
              auto ids = s.ids(x);
              std::vector<std::string> text;
-             if (s.has_tokenizer())
-               for (int32_t id : ids) text.push_back(s.tokenizer().token_text(id));
+             if (s.has_tokenizer())  // display only, as `spectra trace`: ids the tokenizer lacks are #ID
+               for (int32_t id : ids)
+                 text.push_back(id < s.tokenizer().vocab_size() ? s.tokenizer().token_text(id) : "#" + std::to_string(id));
              dissect::TraceOptions opt;
              opt.layer = layer;
              opt.head = head;

@@ -1,5 +1,6 @@
 """Ctrl-C during a long m.measure raises KeyboardInterrupt between layers and
-leaves the model usable (the next measure gives the same numbers)."""
+leaves the model usable (the next measure gives the same numbers); the GIL is
+released during the pass."""
 import subprocess
 import sys
 import textwrap
@@ -37,3 +38,29 @@ def test_ctrl_c_interrupts_measure(smollm_path):
     lines = p.stdout.split("\n")
     assert lines[0].startswith("INTERRUPTED"), p.stdout
     assert lines[1] == "SAME", p.stdout
+
+
+def test_measure_releases_the_gil(smollm_path):
+    """Another Python thread runs while a measure is under way."""
+    import threading
+    import time
+
+    import numpy as np
+
+    import spectra
+
+    m = spectra.Model(smollm_path, threads=2)
+    ids = np.random.default_rng(1).integers(3, m.desc["vocab"], 512).tolist()
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (m.measure(ids), done.set()))
+    ticks = 0
+    t0 = time.time()
+    worker.start()
+    while not done.is_set():
+        ticks += 1
+        time.sleep(0.002)
+    worker.join()
+    elapsed = time.time() - t0
+    # Holding the GIL, the measure would let this loop tick once or twice.
+    assert elapsed > 0.2, "the measure was too short to tell"
+    assert ticks >= 10, (ticks, elapsed)
