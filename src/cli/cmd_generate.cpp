@@ -23,7 +23,7 @@ void run(const GenerateArgs& a) {
   auto model = open_model(a.model);
   auto tok = load_tokenizer(a.model);
   const ModelDesc& d = model->desc();
-  std::vector<int32_t> prompt = tok->encode(a.prompt, d.add_bos && tok->bos_id() >= 0);
+  std::vector<int32_t> prompt = encode_for_model(*tok, d.add_bos, a.prompt);
   if (prompt.empty()) throw Error("generate: the prompt encodes to no tokens");
   engine::EngineOptions eo;
   eo.precision = engine::parse_precision(a.precision);

@@ -73,7 +73,7 @@ void run(const MeasureArgs& a) {
     std::stringstream ss;
     ss << in.rdbuf();
     auto tok = load_tokenizer(a.model);
-    ids = tok->encode(ss.str(), d.add_bos && tok->bos_id() >= 0);
+    ids = encode_for_model(*tok, d.add_bos, ss.str());
   }
   int64_t context = a.context > 0 ? a.context : (d.max_context > 0 ? d.max_context : int64_t(ids.size()));
   if (a.context > 0 && d.max_context > 0 && a.context > d.max_context)

@@ -46,7 +46,7 @@ void run(const TraceArgs& a) {
     ids = engine::parse_token_ids(a.tokens, "--tokens");
   } else {
     if (!tok) throw Error("trace: --text needs the model's tokenizer: " + tok_error);
-    ids = tok->encode(a.text, d.add_bos && tok->bos_id() >= 0);
+    ids = encode_for_model(*tok, d.add_bos, a.text);
   }
   if (ids.empty()) throw Error("trace: the input has no tokens");
   if (static_cast<int64_t>(ids.size()) > dissect::kMaxTraceTokens)

@@ -36,7 +36,11 @@ struct EngineOptions {
   // activations are O(chunk × width) and only one layer's K/V (T × kv width)
   // is kept. The statistics are per query row and do not depend on it.
   int64_t prefill_chunk = 4096;
-  // Called after each layer with (layers done, total layers).
+  // Called after each layer with (layers done, total layers), on the thread
+  // that called forward(), outside any parallel region. It is also the
+  // cancellation point: an exception thrown from it stops the pass and
+  // propagates out of forward(); the Engine stays usable (the study's Ctrl-C
+  // and the Python module's KeyboardInterrupt work this way).
   std::function<void(int, int)> progress;
 };
 

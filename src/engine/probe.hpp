@@ -8,6 +8,7 @@
 // ObserverList. An observer that wants no statistics (wants_attention_stats()
 // false) makes the kernel skip them: that is the "statistics off" run.
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <span>
 #include <vector>
@@ -26,6 +27,22 @@ struct HeadProbe {
   const float* sink_mass = nullptr; // attention on position 0
   const float* max_attn = nullptr;  // largest attention weight
 };
+
+// Every per-token statistic of a HeadProbe, by name, in the order of the
+// tuple file's columns. Code that handles "all the statistics" (the Python
+// module's arrays, ProbeArrays) loops over this list: a new HeadProbe field
+// is one more line here.
+struct HeadProbeField {
+  const char* name;
+  const float* HeadProbe::*member;
+};
+inline constexpr HeadProbeField kHeadProbeFields[] = {
+    {"q_norm", &HeadProbe::q_norm},
+    {"entropy", &HeadProbe::entropy},
+    {"sink_mass", &HeadProbe::sink_mass},
+    {"max_attn", &HeadProbe::max_attn},
+};
+inline constexpr int kNumHeadProbeFields = static_cast<int>(std::size(kHeadProbeFields));
 
 // The layer's raw tensors, for observers that compute their own metrics.
 // Valid only during the call.

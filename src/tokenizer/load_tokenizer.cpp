@@ -51,3 +51,11 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
 }
 
 }  // namespace spectra
+
+namespace spectra {
+
+std::vector<int32_t> encode_for_model(const Tokenizer& tok, bool model_adds_bos, std::string_view text) {
+  return tok.encode(text, model_adds_bos && tok.bos_id() >= 0);
+}
+
+}  // namespace spectra

@@ -35,6 +35,11 @@ class Tokenizer {
 // spectra::Error naming the file and field on malformed input.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 
+// The ids a measurement of TEXT runs on: BOS prepended when the model asks
+// for it (desc.add_bos) and the vocabulary has one. `measure`, `trace`,
+// `generate` and the Python module tokenize text this way.
+std::vector<int32_t> encode_for_model(const Tokenizer& tok, bool model_adds_bos, std::string_view text);
+
 // Throws spectra::Error "SOURCE: at offset N: invalid UTF-8 ..." at the first
 // malformed byte. encode() runs it on its input (SOURCE "input text"); callers
 // reading files run it first to get the file name into the message.
