@@ -67,22 +67,18 @@ struct StudyArgs {
   std::string resume, shard;
 };
 
-// The configuration: RUN_DIR/config.toml for --resume (only --threads may
-// change, it changes no number), else the file and the flags.
+// The configuration: RUN_DIR/config.toml for --resume (no flag may change
+// it), else the file and the flags.
 study::StudyConfig configuration(const StudyArgs& a, const std::map<std::string, CLI::Option*>& opts) {
   if (!a.resume.empty()) {
     if (!a.config.empty() || !a.corpus.empty() || !a.sets.empty())
       throw Error("--resume uses the configuration saved in " + a.resume + "; it cannot be combined with --config, "
                   "--corpus or --set");
     study::StudyConfig cfg = study::load_saved_config(a.resume);
-    for (const auto& [key, o] : opts) {
-      if (o->count() == 0 || key == "corpus") continue;
-      if (key != "threads")
+    for (const auto& [key, o] : opts)
+      if (o->count() > 0)
         throw Error("--resume uses the configuration saved in " + a.resume + "; " + study::flag_for_key(key) +
-                    " cannot change it (only --threads can)");
-      study::apply_override(cfg, "threads", a.values.at(key), "--threads");
-      study::apply_override(cfg, "analysis.threads", a.values.at(key), "--threads");
-    }
+                    " cannot change it");
     return cfg;
   }
   study::StudyConfig cfg;

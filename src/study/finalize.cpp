@@ -88,6 +88,11 @@ FinalizeResult finalize_study(const FinalizeInput& in) {
   const StudyConfig& c = plan.config;
   const fs::path run(c.out);
   FinalizeResult out;
+  std::vector<std::string> warnings = in.warnings;
+  auto warn = [&](const std::string& w) {
+    warnings.push_back(w);
+    in.warn(w);
+  };
   kill_point("before-analysis");
 
   // Leftover temporaries of killed writers (this process holds the lock; every window is done).
@@ -160,13 +165,21 @@ FinalizeResult finalize_study(const FinalizeInput& in) {
                  {"heads_per_layer", desc.n_heads},
                  {"heads", static_cast<int64_t>(desc.n_layers) * desc.n_heads},
                  {"heads_passing", res.decision.heads_passing},
-                 {"warnings", in.warnings.size()}};
+                 {"warnings", warnings.size()}};
   s["model"] = describe_model(desc);
   const json& first = entries.front();
   s["precision"] = {{"requested", c.precision},
                     {"used", first.value("precision", "")},
                     {"note", first.value("precision_note", "")}};
   s["threads"] = first.value("threads", 0);
+  for (const auto& e : entries)
+    if (e.value("threads", 0) != first.value("threads", 0) || e.value("precision", "") != first.value("precision", "")) {
+      warn("the windows were measured with different thread counts or precisions (e.g. " +
+              std::to_string(first.value("threads", 0)) + " threads " + first.value("precision", "") + " and " +
+              std::to_string(e.value("threads", 0)) + " threads " + e.value("precision", "") +
+              "): their last bits differ from a run with one setting");
+      break;
+    }
   s["processes"] = {{"this_run", in.this_run}, {"measured_by", processes_json(entries)}};
   s["provenance"] = {{"tool", tool_provenance()},
                      {"model", model_provenance(c.model)},
@@ -200,7 +213,7 @@ FinalizeResult finalize_study(const FinalizeInput& in) {
     f_lm += f.value("lm_head", 0.0);
   }
   s["documents"] = documents;
-  s["warnings"] = in.warnings;
+  s["warnings"] = warnings;
   json t = {{"total_seconds", 0.0}};
   for (const auto& [k, v] : in.timings.items()) t[k] = v;
   t["measure"] = measure;  // all windows' forward passes together, whoever ran them
@@ -229,7 +242,7 @@ FinalizeResult finalize_study(const FinalizeInput& in) {
     } catch (const Interrupted&) {
       throw;
     } catch (const std::exception& e) {
-      in.warn(std::string("the report could not be written: ") + e.what() +
+      warn(std::string("the report could not be written: ") + e.what() +
               " (the results are complete; retry with: spectra report " + c.out + ")");
     }
   }

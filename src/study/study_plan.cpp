@@ -30,11 +30,11 @@ std::string absolute(const std::string& p) {
 }
 
 // The configuration keys that decide the numbers: everything but the output
-// folder and the thread counts.
+// folder and the statistics' thread count (the analysis gives identical
+// results for any; the forward pass's rounding does depend on its threads).
 std::string canonical_config(const StudyConfig& c) {
   StudyConfig k = c;
   k.out.clear();
-  k.threads = 0;
   k.analysis.threads = 0;
   return to_toml(k);
 }
@@ -203,9 +203,15 @@ std::vector<std::string> fingerprint_differences(const json& saved, const json& 
     for (const auto& [p, f] : b)
       if (!a.count(p)) d.push_back("corpus file " + p + ": new");
   }
-  if (saved.value("windows", json()) != now.value("windows", json()))
-    d.push_back("windows: the plan's windows differ (" + saved.value("windows", json()).dump() + " -> " +
-                now.value("windows", json()).dump() + ")");
+  if (saved.value("windows", json()) != now.value("windows", json())) {
+    auto describe = [](const json& w) {
+      return std::to_string(w.value("count", 0)) + " windows of " + std::to_string(w.value("tokens", int64_t(0))) +
+             " tokens";
+    };
+    const json a = saved.value("windows", json::object()), b = now.value("windows", json::object());
+    d.push_back("windows: " + (describe(a) == describe(b) ? describe(a) + ", with different tokens"
+                                                          : describe(a) + " -> " + describe(b)));
+  }
   return d;
 }
 

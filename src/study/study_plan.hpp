@@ -8,7 +8,8 @@
 // The plan's fingerprint is what must not change while a study's windows are
 // being measured (saved in RUN_DIR/study.json, compared on --resume and by
 // every shard or rank that joins the run folder): the configuration (all but
-// `out` and `threads`, which change no number), the model files' hashes
+// `out` and `analysis.threads`, which change no number; `threads` stays: the
+// forward pass's rounding depends on it), the model files' hashes
 // (provenance.hpp), the corpus files' SHA-256 and a digest of every window's
 // tokens.
 #include <functional>
