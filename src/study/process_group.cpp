@@ -1,6 +1,7 @@
 // Single-process group and the choice of MPI (see process_group.hpp).
 #include "study/process_group.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 

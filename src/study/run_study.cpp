@@ -29,7 +29,6 @@ using json = nlohmann::ordered_json;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string host_name() {
   char host[256] = {0};
@@ -59,6 +58,19 @@ class FolderLock {
   int fd_ = -1;
   bool held_ = false;
 };
+
+// INCOMPLETE says why this process stopped, unless another process completed
+// the study meanwhile (under the lock, so that a failing shard never marks a
+// study that another shard is completing).
+void note_incomplete(const fs::path& run, const std::string& why) noexcept {
+  try {
+    FolderLock lock(run, true);
+    if (is_complete(run)) return;
+    mark_incomplete(run.string(), why);
+  } catch (...) {
+    mark_incomplete(run.string(), why);
+  }
+}
 
 std::string window_label(const StudyPlan& plan, int w) {
   return "window " + std::to_string(w) + " (" + plan.windows.windows[w].source + ")";
@@ -145,6 +157,9 @@ StudyOutcome run_study(const StudyConfig& cfg_in, const StudyRunOptions& opt) {
   if (mode != JoinMode::Fresh && is_complete(run)) {
     out.status = "the study in " + c.out + " is complete; nothing to do";
     log("study: " + out.status);
+    std::error_code ec;
+    if (root && fs::exists(run / "windows", ec))  // killed between completing and tidying up
+      WindowStore(c.out, manifest.plan_id, plan.window_count()).remove_tuple_files();
     if (group.distributed()) group.barrier();
     return out;
   }
@@ -214,10 +229,6 @@ StudyOutcome run_study(const StudyConfig& cfg_in, const StudyRunOptions& opt) {
                    " windows are not done yet: the last shard to finish, or spectra study --resume " + c.out +
                    ", analyses";
       log("study: " + out.status);
-      mark_incomplete(c.out, std::to_string(plan.window_count() - missing.size()) + " of " +
-                                 std::to_string(plan.window_count()) +
-                                 " windows done; the study is analysed when all are (resume with: spectra study "
-                                 "--resume " + c.out + ")");
       return out;
     }
     FolderLock lock(run, opt.shard < 0);
@@ -257,16 +268,15 @@ StudyOutcome run_study(const StudyConfig& cfg_in, const StudyRunOptions& opt) {
     store.remove_tuple_files();
   } catch (const Interrupted& e) {
     const int done = plan.window_count() - static_cast<int>(store.pending(false).size());
-    mark_incomplete(c.out, std::string(e.what()) + " after " + std::to_string(done) + " of " +
+    note_incomplete(run, std::string(e.what()) + " after " + std::to_string(done) + " of " +
                                std::to_string(plan.window_count()) + " windows (" + utc_now_iso() +
                                "); resume with: spectra study --resume " + c.out);
     throw;
   } catch (const std::exception& e) {
-    mark_incomplete(c.out, std::string("failed: ") + e.what() + " (" + utc_now_iso() +
+    note_incomplete(run, std::string("failed: ") + e.what() + " (" + utc_now_iso() +
                                "); resume with: spectra study --resume " + c.out);
     throw;
   }
-  (void)seconds_since;
   return out;
 }
 
