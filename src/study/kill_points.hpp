@@ -2,7 +2,7 @@
 // TEST ONLY: a study that kills itself with SIGKILL at a named point, so that
 // the tests can check that `spectra study --resume` recovers from a kill at
 // any instant. Set SPECTRA_TEST_KILL_AT to one of
-//   mid-window:K      during window K's forward pass, its tuple file half written
+//   mid-write:K      during window K's forward pass, its tuple file half written
 //   after-tuples:K    window K's tuple file in place, its journal entry not yet
 //   after-window:K    window K complete (tuple file and journal entry)
 //   before-analysis   every window done, before the tuple table is assembled

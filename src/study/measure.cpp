@@ -38,7 +38,7 @@ MeasureResult measure_windows(const StudyPlan& plan, const std::vector<int>& tod
   eo.threads = plan.config.threads;
   eo.progress = [&](int done, int total) {
     progress.update(total > 0 ? cur_tokens * done / total : 0);
-    if (done == (total + 1) / 2) kill_point("mid-window", cur_window);
+    if (done == (total + 1) / 2) kill_point("mid-write", cur_window);
     group.poll();
     throw_if_interrupted();
   };

@@ -155,8 +155,8 @@ StudyOutcome run_study(const StudyConfig& cfg_in, const StudyRunOptions& opt) {
   if (root) log("study: run folder " + c.out);
 
   if (mode != JoinMode::Fresh && is_complete(run)) {
-    out.status = "the study in " + c.out + " is complete; nothing to do";
-    log("study: " + out.status);
+    if (root) out.status = "the study in " + c.out + " is complete; nothing to do";
+    if (root) log("study: " + out.status);
     std::error_code ec;
     if (root && fs::exists(run / "windows", ec))  // killed between completing and tidying up
       WindowStore(c.out, manifest.plan_id, plan.window_count()).remove_tuple_files();

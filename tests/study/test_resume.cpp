@@ -58,7 +58,7 @@ TEST(StudyResume, KilledAnywhereThenResumedGivesIdenticalTables) {
   // Before the first window finishes (its tuple file half written), between a
   // window's tuple file and its journal entry, after a window, after the last
   // window, mid-assembly of the table, after the tables before summary.json.
-  for (const std::string point : {"mid-window:0", "after-tuples:1", "after-window:2", "mid-window:4",
+  for (const std::string point : {"mid-write:0", "after-tuples:1", "after-window:2", "mid-write:4",
                                   "before-analysis", "mid-assembly", "after-analysis"}) {
     SCOPED_TRACE(point);
     const fs::path run = b.dir / ("killed_" + point.substr(0, point.find(':')) + point.substr(point.find(':') + 1));
@@ -67,6 +67,13 @@ TEST(StudyResume, KilledAnywhereThenResumedGivesIdenticalTables) {
     EXPECT_NE(k.output.find("SPECTRA_TEST_KILL_AT=" + point), std::string::npos) << k.output;
     EXPECT_FALSE(fs::exists(run / "summary.json"));
     EXPECT_TRUE(fs::exists(run / "INCOMPLETE"));
+    if (point == "mid-write:0") {  // killed while writing window 0's tuples: a partial file, no entry
+      uintmax_t partial = 0;
+      for (const auto& e : fs::directory_iterator(run / "windows"))
+        if (e.path().filename().string().rfind("000000.npy.partial.", 0) == 0) partial = e.file_size();
+      EXPECT_GT(partial, 0u);
+      EXPECT_FALSE(fs::exists(run / "windows" / "000000.npy"));
+    }
     CmdResult r = resume(run);
     ASSERT_EQ(r.status, 0) << r.output;
     expect_same_tables(b.run, run, point);
