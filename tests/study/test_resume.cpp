@@ -49,7 +49,9 @@ CmdResult killed_at(const std::string& point, const fs::path& run, const fs::pat
   return run_shell("SPECTRA_TEST_KILL_AT=" + point + " " + exe() + " " + small_study_args(corpus, run, model));
 }
 
-CmdResult resume(const fs::path& run) { return run_shell(exe() + " study --resume '" + run.string() + "' --progress lines"); }
+CmdResult resume(const fs::path& run) {
+  return run_shell(exe() + " study --resume '" + run.string() + "' --no-report --progress lines");
+}
 
 }  // namespace
 
