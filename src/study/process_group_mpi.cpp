@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "study/interrupt.hpp"
 #include "study/process_group.hpp"
 #include "util/error.hpp"
 
@@ -15,12 +16,14 @@ namespace spectra::study {
 namespace {
 
 // Waits for a non-blocking operation without spinning a core (ranks waiting
-// for others must not slow down those still measuring on the same machine).
+// for others must not slow down those still measuring on the same machine);
+// a SIGINT/SIGTERM while waiting throws Interrupted (the caller aborts the job).
 void wait_gently(MPI_Request& req) {
   int done = 0;
   while (true) {
     MPI_Test(&req, &done, MPI_STATUS_IGNORE);
     if (done) return;
+    throw_if_interrupted();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
