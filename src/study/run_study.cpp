@@ -88,6 +88,35 @@ std::string window_ranges(const std::vector<int>& ws) {
   return s;
 }
 
+// The windows this run (or this shard) measures. A fresh run: all. A resume
+// or a shard: those not done, finished ones verified by checksum (a shard
+// verifies only its own), saying which are measured again and why.
+std::vector<int> windows_to_measure(const StudyPlan& plan, const WindowStore& store, JoinMode mode, int shard,
+                                    int shards, const LogFn& log) {
+  std::vector<int> todo, fresh;
+  if (mode == JoinMode::Fresh) {
+    for (int w = 0; w < plan.window_count(); ++w) todo.push_back(w);
+    return todo;
+  }
+  int done = 0;
+  for (int w = 0; w < plan.window_count(); ++w) {
+    const bool mine = shard < 0 || w % shards == shard;
+    const WindowCheck chk = store.check(w, mine);
+    if (chk.done) {
+      ++done;
+    } else if (mine) {
+      todo.push_back(w);
+      if (chk.why == kNotMeasured) fresh.push_back(w);  // listed compactly below
+      else log("study: " + window_label(plan, w) + " to measure again: " + chk.why);
+    }
+  }
+  if (!fresh.empty()) log("study: not measured yet: " + window_ranges(fresh));
+  log("study: " + std::to_string(done) + " of " + std::to_string(plan.window_count()) +
+      " windows already done (checksums verified); " + std::to_string(todo.size()) + " to measure" +
+      (shard >= 0 ? " in shard " + std::to_string(shard) + "/" + std::to_string(shards) : ""));
+  return todo;
+}
+
 }  // namespace
 
 std::pair<int, int> parse_shard(const std::string& text) {
@@ -179,26 +208,7 @@ StudyOutcome run_study(const StudyConfig& cfg_in, const StudyRunOptions& opt) {
     std::vector<int> todo;
     if (root) {
       store.make_folders();
-      if (mode == JoinMode::Fresh) {
-        for (int w = 0; w < plan.window_count(); ++w) todo.push_back(w);
-      } else {
-        const bool verify = mode == JoinMode::Resume || opt.shard >= 0;
-        auto pending = store.pending(verify);
-        int mine = 0;
-        std::vector<int> fresh;  // not measured yet: listed compactly
-        for (const auto& [w, why] : pending) {
-          if (opt.shard >= 0 && w % opt.shards != opt.shard) continue;
-          todo.push_back(w);
-          if (why == kNotMeasured) fresh.push_back(w);
-          else log("study: " + window_label(plan, w) + " to measure again: " + why);
-          ++mine;
-        }
-        if (!fresh.empty()) log("study: not measured yet: " + window_ranges(fresh));
-        const int done = plan.window_count() - static_cast<int>(pending.size());
-        log("study: " + std::to_string(done) + " of " + std::to_string(plan.window_count()) +
-            " windows already done (checksums verified); " + std::to_string(mine) + " to measure" +
-            (opt.shard >= 0 ? " in shard " + std::to_string(opt.shard) + "/" + std::to_string(opt.shards) : ""));
-      }
+      todo = windows_to_measure(plan, store, mode, opt.shard, opt.shards, log);
     }
     if (group.distributed()) {
       json t = todo;
