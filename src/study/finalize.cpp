@@ -202,8 +202,7 @@ FinalizeResult finalize_study(const FinalizeInput& in) {
                          {"document_tokens", doc.tokens.size()},
                          {"mean_nll", e.value("mean_nll", json())},
                          {"perplexity", e.value("perplexity", json())},
-                         {"seconds", e.value("seconds", 0.0)},
-                         {"measured_by", e.value("process", json::object())}});
+                         {"seconds", e.value("seconds", 0.0)}});
     measure += e.value("seconds", 0.0);
     const json& f = e.value("forward", json::object());
     f_total += f.value("total", 0.0);

@@ -131,7 +131,8 @@ TEST(StudyResume, DamagedOrMissingWindowsAreMeasuredAgain) {
   ASSERT_EQ(s["processes"]["measured_by"].size(), 2u) << s["processes"].dump();
   EXPECT_EQ(s["processes"]["measured_by"][0]["windows"], nlohmann::json({0, 4}));
   EXPECT_EQ(s["processes"]["measured_by"][1]["windows"], nlohmann::json({1, 2, 3}));
-  EXPECT_EQ(s["documents"][1]["measured_by"]["pid"], s["processes"]["measured_by"][1]["pid"]);
+  EXPECT_NE(s["processes"]["measured_by"][0]["pid"], s["processes"]["measured_by"][1]["pid"]);
+  EXPECT_EQ(s["processes"]["measured_by"][1]["tokens"], 90 + 128 + 128);
   fs::remove_all(run);
 }
 
