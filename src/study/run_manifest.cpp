@@ -118,8 +118,16 @@ StudyConfig load_saved_config(const std::string& run_dir) {
   fs::path run(run_dir);
   std::error_code ec;
   if (!fs::is_directory(run, ec)) fail_file(run_dir, "--resume: not a folder");
-  if (!fs::exists(run / "config.toml", ec))
-    fail_file(run_dir, "--resume: not a resumable run folder (no config.toml)");
+  if (!fs::exists(run / "config.toml", ec)) {
+    // A process killed between claiming the folder and writing config.toml:
+    // study.json holds the configuration too.
+    if (!fs::exists(run / kManifestFile, ec))
+      fail_file(run_dir, "--resume: not a resumable run folder (no config.toml)");
+    const json m = read_manifest(run / kManifestFile);
+    StudyConfig c = parse_study_config(m["fingerprint"].value("config", ""), (run / kManifestFile).string(), run_dir);
+    c.out = fs::absolute(run, ec).lexically_normal().string();
+    write_file_atomic((run / "config.toml").string(), config_text(c));
+  }
   if (fs::exists(run / "summary.json", ec) && !fs::exists(run / "windows", ec) && !fs::exists(run / kManifestFile, ec))
     fail_file(run_dir, "--resume: this run folder was written by an older spectra without per-window results (no " +
                            std::string(kManifestFile) + "); it cannot be resumed");
