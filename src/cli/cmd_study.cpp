@@ -2,16 +2,22 @@
 // analyse, decide, report) into a run folder. Every configuration key has a
 // flag of the same name (study/study_config.hpp); flags override the file.
 // With no arguments: the default model, the demo corpus, runs/<timestamp>/.
+// --resume RUN_DIR continues a study with the configuration saved there;
+// --shard i/N measures one shard; under mpirun/srun the ranks share the windows
+// (study/run_study.hpp).
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli/commands.hpp"
 #include "study/interrupt.hpp"
+#include "study/process_group.hpp"
+#include "study/run_manifest.hpp"
 #include "study/run_study.hpp"
 #include "study/study_config.hpp"
 #include "util/error.hpp"
@@ -58,9 +64,23 @@ struct StudyArgs {
   std::vector<std::string> sets;  // KEY=VALUE
   bool force = false, no_report = false, dry_run = false;
   std::string progress = "auto";
+  std::string resume, shard;
 };
 
-void run(const StudyArgs& a, const std::map<std::string, CLI::Option*>& opts) {
+// The configuration: RUN_DIR/config.toml for --resume (no flag may change
+// it), else the file and the flags.
+study::StudyConfig configuration(const StudyArgs& a, const std::map<std::string, CLI::Option*>& opts) {
+  if (!a.resume.empty()) {
+    if (!a.config.empty() || !a.corpus.empty() || !a.sets.empty())
+      throw Error("--resume uses the configuration saved in " + a.resume + "; it cannot be combined with --config, "
+                  "--corpus or --set");
+    study::StudyConfig cfg = study::load_saved_config(a.resume);
+    for (const auto& [key, o] : opts)
+      if (o->count() > 0)
+        throw Error("--resume uses the configuration saved in " + a.resume + "; " + study::flag_for_key(key) +
+                    " cannot change it");
+    return cfg;
+  }
   study::StudyConfig cfg;
   if (!a.config.empty()) cfg = study::load_study_config(a.config);
   for (const auto& key : study::config_keys()) {
@@ -79,8 +99,16 @@ void run(const StudyArgs& a, const std::map<std::string, CLI::Option*>& opts) {
     if (eq == std::string::npos) throw Error("--set: expected KEY=VALUE, got '" + kv + "'");
     study::apply_override(cfg, kv.substr(0, eq), kv.substr(eq + 1), "--set " + kv.substr(0, eq));
   }
+  return cfg;
+}
 
+void run(const StudyArgs& a, const std::map<std::string, CLI::Option*>& opts) {
+  // MPI first (a rank must not act before it knows it is one), then the configuration.
+  std::unique_ptr<study::ProcessGroup> group = study::make_process_group();
   study::StudyRunOptions ro;
+  ro.group = group.get();
+  ro.resume = !a.resume.empty();
+  if (!a.shard.empty()) std::tie(ro.shard, ro.shards) = study::parse_shard(a.shard);
   ro.force = a.force;
   ro.report = !a.no_report;
   ro.dry_run = a.dry_run;
@@ -90,16 +118,28 @@ void run(const StudyArgs& a, const std::map<std::string, CLI::Option*>& opts) {
                                         : study::ProgressStyle::Auto;
   study::StudyOutcome r;
   try {
-    r = study::run_study(cfg, ro);
+    r = study::run_study(configuration(a, opts), ro);
   } catch (const study::Interrupted& e) {
     std::fprintf(stderr,
-                 "spectra: study %s: the run folder is incomplete (no summary.json; see its INCOMPLETE file)\n",
+                 "spectra: study %s: the run folder is incomplete (no summary.json; see its INCOMPLETE file); "
+                 "continue with: spectra study --resume RUN_DIR\n",
                  e.what());
     std::fflush(stderr);
+    if (group->distributed()) group->abort(128 + e.signal());
     std::exit(128 + e.signal());
+  } catch (const std::exception& e) {
+    if (!group->distributed()) throw;
+    // One failed rank ends them all (the others would wait for it forever).
+    std::fprintf(stderr, "spectra: error: [rank %d] %s\n", group->rank(), e.what());
+    group->abort(2);
   }
   if (a.dry_run) {
-    std::printf("%s", study::to_toml(r.config, {"Effective configuration (dry run: nothing was measured)"}).c_str());
+    if (group->rank() == 0)
+      std::printf("%s", study::to_toml(r.config, {"Effective configuration (dry run: nothing was measured)"}).c_str());
+    return;
+  }
+  if (r.decision.empty()) {
+    if (!r.status.empty()) std::printf("%s\n", r.status.c_str());
     return;
   }
   std::printf("%s: %zu of %zu heads pass (need %zu); %zu windows, %lld tokens\nrun folder: %s\n", r.decision.c_str(),
@@ -136,6 +176,14 @@ void register_study(CLI::App& app) {
   cmd->add_flag("--no-report", a->no_report, "Skip the figures and report.md / report.html");
   cmd->add_flag("--dry-run", a->dry_run,
                 "Resolve the configuration, load the corpus and plan the windows; print the effective configuration");
+  cmd->add_option("--resume", a->resume,
+                  "Continue the interrupted or partial study in this run folder with its saved configuration: "
+                  "verify the finished windows, measure the missing or damaged ones, analyse")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--shard", a->shard,
+                  "Measure only shard i of N (windows w with w % N == i), e.g. for a Slurm job array; shards may "
+                  "share --out concurrently, the last to finish analyses")
+      ->type_name("i/N");
   cmd->add_option("--progress", a->progress, "Progress display: auto (bar on a terminal), bar, lines, none")
       ->check(CLI::IsMember({"auto", "bar", "lines", "none"}));
   cmd->callback([a, opts] { run(*a, *opts); });

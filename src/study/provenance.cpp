@@ -26,28 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Sha256 {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
-  Sha256() {
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw Error("SHA-256: OpenSSL init failed");
-  }
-  void update(const void* p, size_t n) {
-    if (n && EVP_DigestUpdate(ctx.get(), p, n) != 1) throw Error("SHA-256: OpenSSL update failed");
-  }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1) throw Error("SHA-256: OpenSSL final failed");
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (unsigned i = 0; i < len; ++i) {
-      s += digits[md[i] >> 4];
-      s += digits[md[i] & 15];
-    }
-    return s;
-  }
-};
-
 std::string iso_time(std::time_t t) {
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -72,6 +50,34 @@ nlohmann::json file_entry(const fs::path& p, const std::string& name) {
 }
 
 }  // namespace
+
+struct Sha256::Impl {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
+};
+
+Sha256::Sha256() : impl_(std::make_unique<Impl>()) {
+  if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx.get(), EVP_sha256(), nullptr) != 1)
+    throw Error("SHA-256: OpenSSL init failed");
+}
+
+Sha256::~Sha256() = default;
+
+void Sha256::update(const void* p, size_t n) {
+  if (n && EVP_DigestUpdate(impl_->ctx.get(), p, n) != 1) throw Error("SHA-256: OpenSSL update failed");
+}
+
+std::string Sha256::hex() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(impl_->ctx.get(), md, &len) != 1) throw Error("SHA-256: OpenSSL final failed");
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (unsigned i = 0; i < len; ++i) {
+    s += digits[md[i] >> 4];
+    s += digits[md[i] & 15];
+  }
+  return s;
+}
 
 std::string sha256_hex(const void* data, size_t size) {
   Sha256 h;

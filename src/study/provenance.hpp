@@ -13,6 +13,7 @@
 //    whole file is hashed too when it is at most kFullHashLimit bytes (the
 //    default model is ~93 MB: well under a second).
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,21 @@
 namespace spectra::study {
 
 inline constexpr uint64_t kFullHashLimit = 256ull << 20;
+
+// Incremental SHA-256 (OpenSSL EVP); hex() ends it.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(const void* data, size_t size);
+  std::string hex();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Hex SHA-256 (OpenSSL EVP).
 std::string sha256_hex(const void* data, size_t size);
