@@ -378,6 +378,7 @@ TupleReader::TupleReader(const std::string& path)
     return;
   }
   // CSV
+  if (m.size() == 0) fail_at(path, 0, "empty file: expected the header line '" + csv_header() + "'");
   const char* p = reinterpret_cast<const char*>(m.data());
   const char* end = p + m.size();
   const char* nl = static_cast<const char*>(std::memchr(p, '\n', m.size()));
