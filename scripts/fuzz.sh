@@ -72,9 +72,12 @@ toklist="$(IFS=:; echo "${toks[*]}")"
 # --- run --------------------------------------------------------------------
 # Targets whose entry points take a path write each input to a scratch file:
 # on tmpfs that costs microseconds, on a disk milliseconds.
-if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
-  export TMPDIR=/dev/shm
-fi
+# A private folder, removed at the end (a crashed harness leaves its scratch).
+shm=/dev/shm
+[ -d "$shm" ] && [ -w "$shm" ] || shm="${TMPDIR:-/tmp}"
+TMPDIR="$(mktemp -d "$shm/spectra-fuzz-run.XXXXXX")"
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 status=0
 summary=()
 for t in "${targets[@]}"; do
