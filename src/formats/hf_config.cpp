@@ -143,6 +143,8 @@ json read_json_file(const std::string& path) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     fail_at(path, e.byte > 0 ? e.byte - 1 : 0, std::string("malformed JSON: ") + e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    fail_file(path, std::string("malformed JSON: ") + e.what());
   }
 }
 

@@ -72,6 +72,8 @@ void SafetensorsFile::Impl::parse() {
     header = nlohmann::json::parse(begin, begin + n);
   } catch (const nlohmann::json::parse_error& e) {
     fail_at(path(), 8 + (e.byte > 0 ? e.byte - 1 : 0), std::string("header JSON is malformed: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    fail_at(path(), 8, std::string("header JSON is malformed: ") + e.what());
   }
   if (!header.is_object()) fail_at(path(), 8, "header JSON is not an object");
   const uint64_t data_size = size - data_offset;

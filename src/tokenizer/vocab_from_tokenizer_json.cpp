@@ -25,6 +25,8 @@ json read_json(const std::string& path) {
     return json::parse(ss.str());
   } catch (const json::parse_error& e) {
     fail_at(path, e.byte, std::string("malformed JSON: ") + e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    fail_file(path, std::string("malformed JSON: ") + e.what());
   }
 }
 
