@@ -35,8 +35,9 @@ APT_RUNTIME=(
   bible-kjv bible-kjv-text fortunes-min
 )
 # Tests: GoogleTest, a headless browser for the HTML report, the Python
-# module's build (pybind11), clang + libFuzzer for the fuzz harnesses.
-APT_TEST=(libgtest-dev googletest chromium pybind11-dev python3-dev clang-14 libclang-rt-14-dev)
+# module's build (pybind11), clang + libFuzzer (+ clang's OpenMP) for the fuzz
+# harnesses.
+APT_TEST=(libgtest-dev googletest chromium pybind11-dev python3-dev clang-14 libclang-rt-14-dev libomp-14-dev)
 
 missing=()
 for p in "${APT_RUNTIME[@]}" $([[ $want_test == 1 ]] && echo "${APT_TEST[@]}"); do

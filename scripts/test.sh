@@ -3,7 +3,8 @@
 # packages and the .venv/ of Python references, via scripts/deps.sh --test),
 # so this command alone works on a machine where only scripts/setup.sh ran.
 # Then: the Release build's tests (ctest), then the file parsers' tests again
-# under AddressSanitizer and UBSan. Ends with one line "N passed, N failed,
+# under AddressSanitizer and UBSan, then each libFuzzer harness for 20 s
+# (SPECTRA_FUZZ_SECONDS). Ends with one line "N passed, N failed,
 # N skipped" over both runs; exits non-zero on any failure, and on any skipped
 # test: a test that skips because a reference is missing proves nothing.
 # (SPECTRA_ALLOW_SKIPS=1 tolerates skips, for a developer's partial runs only.)
@@ -32,7 +33,7 @@ skipped=$(grep -c . <<<"$skipped_names" || true)
 passed=$((total - failed - $(sed -n 's/.*Test *#[0-9]*: .*\*\*\*Skipped.*/x/p' "$log" | wc -l)))
 
 # Parsers of untrusted files (and the small utilities), rebuilt with sanitizers.
-SANITIZED=(test_util test_formats test_tokenizer)
+SANITIZED=(test_util test_formats test_tokenizer test_fuzz_regressions)
 echo "test: sanitizer run of ${SANITIZED[*]}"
 cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPECTRA_SANITIZE=ON >/dev/null
 cmake --build "$root/build-asan" -j "$jobs" --target "${SANITIZED[@]}"
@@ -44,6 +45,17 @@ for t in "${SANITIZED[@]}"; do
   s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
   skipped=$((skipped + ${s:-0}))
 done
+
+# Coverage-guided fuzzing of every parser, briefly (scripts/fuzz.sh; the
+# replay of earlier findings ran above). Each harness without a finding counts
+# as a passed test.
+fuzz_log="$(mktemp)"
+if "$root/scripts/fuzz.sh" all "${SPECTRA_FUZZ_SECONDS:-20}" | tee "$fuzz_log"; then :; fi
+passed=$((passed + $(grep -c ' no finding$' "$fuzz_log" || true)))
+failed=$((failed + $(grep -c ' FINDING (exit' "$fuzz_log" || true)))
+if ! grep -q '^fuzz: summary' "$fuzz_log"; then echo "test: scripts/fuzz.sh did not finish" >&2; failed=$((failed + 1)); fi
+rm -f "$fuzz_log"
+
 if ((skipped > 0)); then
   echo "test: skipped tests:" $skipped_names
   [[ "${SPECTRA_ALLOW_SKIPS:-0}" == 1 ]] || failed=$((failed + skipped))

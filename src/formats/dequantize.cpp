@@ -6,6 +6,7 @@
 // parallel region; smaller ranges, or calls from inside a parallel region, run
 // on the calling thread. Callers may therefore split rows across their own
 // threads too. The type switch happens once per call, never per element.
+#include <cpuid.h>
 #include <immintrin.h>
 #include <omp.h>
 
@@ -53,6 +54,14 @@ inline void scale_min_k4(int j, const uint8_t* q, uint8_t& d, uint8_t& m) {
 
 void deq_f32(const uint8_t* __restrict x, int64_t n, float* __restrict y) { std::memcpy(y, x, static_cast<size_t>(n) * 4); }
 
+// F16C through cpuid (clang's __builtin_cpu_supports does not know "f16c");
+// "avx" also checks that the OS saves the AVX registers.
+bool cpu_has_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  return (c & bit_F16C) != 0 && __builtin_cpu_supports("avx");
+}
+
 // fp16 via F16C when the CPU has it (exact, like the table), else the table.
 __attribute__((target("avx,f16c"))) void deq_f16_f16c(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
   int64_t i = 0;
@@ -63,7 +72,7 @@ __attribute__((target("avx,f16c"))) void deq_f16_f16c(const uint8_t* __restrict 
 }
 
 void deq_f16(const uint8_t* __restrict x, int64_t n, float* __restrict y) {
-  static const bool has_f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  static const bool has_f16c = cpu_has_f16c();
   if (has_f16c) return deq_f16_f16c(x, n, y);
   const float* t = f16_table();
   for (int64_t i = 0; i < n; ++i) y[i] = t[load_u16(x + 2 * i)];

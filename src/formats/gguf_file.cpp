@@ -17,6 +17,11 @@ namespace {
 constexpr uint32_t kGgufMagic = 0x46554747u;  // "GGUF" little-endian
 constexpr uint32_t kMaxDims = 4;              // GGML_MAX_DIMS
 constexpr uint64_t kDefaultAlignment = 32;
+// Metadata array elements over the whole file. A value takes ~40 bytes in
+// memory however small it is on disk (a u8 is 1 byte there), so an array
+// count must be bounded by more than the file size. The largest real
+// tokenizers (256k tokens, their types, scores and merges) use ~2M.
+constexpr uint64_t kMaxArrayElements = uint64_t{1} << 24;
 
 const char* type_name(GgufType t) {
   switch (t) {
@@ -140,6 +145,7 @@ struct GgufFile::Impl {
 
   void parse();
   void parse_metadata(detail::ByteReader& r, uint64_t n_kv);
+  uint64_t array_elements = 0;  // metadata array elements read so far
   void parse_tensor_infos(detail::ByteReader& r, uint64_t n_tensors);
   void validate_tensor_data();
 };
@@ -200,6 +206,11 @@ void GgufFile::Impl::parse_metadata(detail::ByteReader& r, uint64_t n_kv) {
       if (count > r.remaining() / min_encoded_size(v.elem_type))
         fail_at(path(), count_at,
                 "metadata '" + key + "': array length " + std::to_string(count) + " exceeds the file (truncated or corrupt)");
+      if (count > kMaxArrayElements - array_elements)
+        fail_at(path(), count_at,
+                "metadata '" + key + "': array length " + std::to_string(count) + " brings the file's metadata arrays over " +
+                    std::to_string(kMaxArrayElements) + " elements");
+      array_elements += count;
       v.array.reserve(count);
       for (uint64_t j = 0; j < count; ++j) v.array.push_back(read_scalar(r, v.elem_type, key));
     } else {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "util/error.hpp"
+#include "util/json_brief.hpp"
 
 namespace spectra {
 
@@ -39,7 +40,7 @@ class ConfigReader {
   int64_t get_int(const char* key) const {
     if (!has(key)) fail_field(file_, field(key), "missing");
     const json& v = j_.at(key);
-    if (!v.is_number_integer()) fail_field(file_, field(key), "expected an integer, found " + v.dump());
+    if (!v.is_number_integer()) fail_field(file_, field(key), "expected an integer, found " + brief_json(v));
     return v.get<int64_t>();
   }
   int64_t int_or(const char* key, int64_t dflt) const { return has(key) ? get_int(key) : dflt; }
@@ -47,7 +48,7 @@ class ConfigReader {
   double get_number(const char* key) const {
     if (!has(key)) fail_field(file_, field(key), "missing");
     const json& v = j_.at(key);
-    if (!v.is_number()) fail_field(file_, field(key), "expected a number, found " + v.dump());
+    if (!v.is_number()) fail_field(file_, field(key), "expected a number, found " + brief_json(v));
     return v.get<double>();
   }
   double number_or(const char* key, double dflt) const { return has(key) ? get_number(key) : dflt; }
@@ -55,14 +56,14 @@ class ConfigReader {
   bool bool_or(const char* key, bool dflt) const {
     if (!has(key)) return dflt;
     const json& v = j_.at(key);
-    if (!v.is_boolean()) fail_field(file_, field(key), "expected true or false, found " + v.dump());
+    if (!v.is_boolean()) fail_field(file_, field(key), "expected true or false, found " + brief_json(v));
     return v.get<bool>();
   }
 
   std::string string_or(const char* key, const std::string& dflt) const {
     if (!has(key)) return dflt;
     const json& v = j_.at(key);
-    if (!v.is_string()) fail_field(file_, field(key), "expected a string, found " + v.dump());
+    if (!v.is_string()) fail_field(file_, field(key), "expected a string, found " + brief_json(v));
     return v.get<std::string>();
   }
 
@@ -80,7 +81,7 @@ class ConfigReader {
     if (!has(key)) return out;
     const json& v = j_.at(key);
     auto one = [&](const json& x) {
-      if (!x.is_number_integer()) fail_field(file_, field(key), "expected a token id or a list of ids, found " + v.dump());
+      if (!x.is_number_integer()) fail_field(file_, field(key), "expected a token id or a list of ids, found " + brief_json(v));
       out.push_back(checked_int(key, x.get<int64_t>()));
     };
     if (v.is_array()) {
@@ -102,7 +103,7 @@ class ConfigReader {
 // One RoPE scaling object: rope_scaling {type|rope_type, factor, ...} or the
 // transformers-5 rope_parameters {rope_type, rope_theta, factor, ...}.
 void parse_rope_object(const json& obj, const std::string& file, const std::string& name, RopeParams& rope) {
-  if (!obj.is_object()) fail_field(file, name, "expected an object, found " + obj.dump());
+  if (!obj.is_object()) fail_field(file, name, "expected an object, found " + brief_json(obj));
   ConfigReader r(obj, file, name + ".");
   for (auto it = obj.begin(); it != obj.end(); ++it)
     if (it.value().is_object())
@@ -142,6 +143,8 @@ json read_json_file(const std::string& path) {
     return json::parse(text);
   } catch (const json::parse_error& e) {
     fail_at(path, e.byte > 0 ? e.byte - 1 : 0, std::string("malformed JSON: ") + e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    fail_file(path, std::string("malformed JSON: ") + e.what());
   }
 }
 
@@ -156,7 +159,7 @@ ModelDesc parse_hf_config(const json& cfg, const std::string& file) {
   if (r.has("architectures")) {
     const json& a = r.at("architectures");
     if (!a.is_array() || a.empty() || !a[0].is_string())
-      fail_field(file, "architectures", "expected a non-empty list of class names, found " + a.dump());
+      fail_field(file, "architectures", "expected a non-empty list of class names, found " + brief_json(a));
     arch_class = a[0].get<std::string>();
   }
   const Arch* arch = nullptr;

@@ -46,21 +46,28 @@ std::string shape_reason(const ModelDesc& d, WeightKind k) {
   return "";
 }
 
+// Calls f(kind, layer) for every required role, in required_roles() order.
+// bind_roles() walks them without building the list: a description claiming
+// 2^30 layers fails at the first missing tensor instead of allocating
+// gigabytes of role names first.
+template <class F>
+void visit_required_roles(const ModelDesc& d, F&& f) {
+  f(WeightKind::TokenEmbedding, -1);
+  for (int l = 0; l < d.n_layers; ++l) {
+    for (WeightKind k : {WeightKind::AttnNorm, WeightKind::Q, WeightKind::K, WeightKind::V, WeightKind::O}) f(k, l);
+    if (d.qkv_bias)
+      for (WeightKind k : {WeightKind::QBias, WeightKind::KBias, WeightKind::VBias}) f(k, l);
+    for (WeightKind k : {WeightKind::FfnNorm, WeightKind::Gate, WeightKind::Up, WeightKind::Down}) f(k, l);
+  }
+  f(WeightKind::OutputNorm, -1);
+  if (!d.tied_embeddings) f(WeightKind::Output, -1);
+}
+
 }  // namespace
 
 std::vector<std::pair<WeightKind, int>> required_roles(const ModelDesc& d) {
   std::vector<std::pair<WeightKind, int>> r;
-  r.emplace_back(WeightKind::TokenEmbedding, -1);
-  for (int l = 0; l < d.n_layers; ++l) {
-    for (WeightKind k : {WeightKind::AttnNorm, WeightKind::Q, WeightKind::K, WeightKind::V, WeightKind::O})
-      r.emplace_back(k, l);
-    if (d.qkv_bias)
-      for (WeightKind k : {WeightKind::QBias, WeightKind::KBias, WeightKind::VBias}) r.emplace_back(k, l);
-    for (WeightKind k : {WeightKind::FfnNorm, WeightKind::Gate, WeightKind::Up, WeightKind::Down})
-      r.emplace_back(k, l);
-  }
-  r.emplace_back(WeightKind::OutputNorm, -1);
-  if (!d.tied_embeddings) r.emplace_back(WeightKind::Output, -1);
+  visit_required_roles(d, [&](WeightKind k, int l) { r.emplace_back(k, l); });
   return r;
 }
 
@@ -88,7 +95,7 @@ std::vector<int64_t> expected_shape(const ModelDesc& d, WeightKind k) {
 
 void MappedModel::bind_roles(const Naming& name_of, const Lookup& find, const std::string& missing_in,
                              const std::string& config_source) {
-  for (const auto& [kind, layer] : required_roles(desc_)) {
+  visit_required_roles(desc_, [&](WeightKind kind, int layer) {
     const std::string name = name_of(kind, layer);
     const TensorView* v = find(name);
     if (!v)
@@ -100,7 +107,7 @@ void MappedModel::bind_roles(const Naming& name_of, const Lookup& find, const st
       fail_file(v->file, "tensor '" + name + "': shape " + shape_string(got) + " contradicts " + config_source +
                              ": expected " + shape_string(want) + " (" + shape_reason(desc_, kind) + ")");
     roles_.emplace(std::make_pair(kind, layer), *v);
-  }
+  });
 }
 
 bool MappedModel::has(WeightKind kind, int layer) const { return roles_.count({kind, layer}) != 0; }

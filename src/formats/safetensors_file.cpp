@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "util/error.hpp"
+#include "util/json_brief.hpp"
 
 namespace spectra {
 
@@ -71,6 +72,8 @@ void SafetensorsFile::Impl::parse() {
     header = nlohmann::json::parse(begin, begin + n);
   } catch (const nlohmann::json::parse_error& e) {
     fail_at(path(), 8 + (e.byte > 0 ? e.byte - 1 : 0), std::string("header JSON is malformed: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    fail_at(path(), 8, std::string("header JSON is malformed: ") + e.what());
   }
   if (!header.is_object()) fail_at(path(), 8, "header JSON is not an object");
   const uint64_t data_size = size - data_offset;
@@ -115,9 +118,9 @@ void SafetensorsFile::Impl::parse_entry(const std::string& name, const nlohmann:
   uint64_t numel = 1;
   for (const auto& d : *sh) {
     if (!d.is_number_unsigned() && !(d.is_number_integer() && d.get<int64_t>() >= 0))
-      fail_field(path(), name + ".shape", "dimensions must be non-negative integers, found " + d.dump());
+      fail_field(path(), name + ".shape", "dimensions must be non-negative integers, found " + brief_json(d));
     const uint64_t v = d.get<uint64_t>();
-    if (v != 0 && numel > (uint64_t{1} << 56) / v) fail_field(path(), name + ".shape", "shape " + sh->dump() + " is too large");
+    if (v != 0 && numel > (uint64_t{1} << 56) / v) fail_field(path(), name + ".shape", "shape " + brief_json(*sh) + " is too large");
     numel *= v;
     t.shape.push_back(v);
   }
@@ -137,7 +140,7 @@ void SafetensorsFile::Impl::parse_entry(const std::string& name, const nlohmann:
   const uint64_t expect = numel * *elem;
   if (t.end - t.begin != expect)
     fail_field(path(), name + ".data_offsets",
-               "byte length " + std::to_string(t.end - t.begin) + " != product(shape " + sh->dump() + ") x " +
+               "byte length " + std::to_string(t.end - t.begin) + " != product(shape " + brief_json(*sh) + ") x " +
                    std::to_string(*elem) + " (" + t.dtype_name + ") = " + std::to_string(expect));
   tensors.push_back(std::move(t));
 }

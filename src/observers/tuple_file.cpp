@@ -172,8 +172,8 @@ struct PyValue {
   std::string s;
   int64_t i = 0;
   bool b = false;
-  std::vector<PyValue> items;                          // List, Tuple
-  std::vector<std::pair<std::string, PyValue>> dict;   // Dict
+  std::vector<PyValue> items;                          // List, Tuple; Dict: the values
+  std::string key;                                     // a Dict value's key
   uint64_t offset = 0;                                 // where it starts in the file
 };
 
@@ -182,7 +182,7 @@ class PyParser {
   PyParser(const std::string& file, const char* p, size_t n, uint64_t base)
       : file_(file), p_(p), n_(n), base_(base) {}
   PyValue parse_top() {
-    PyValue v = value();
+    PyValue v = value(0);
     skip_ws();
     if (k_ != n_) fail("unexpected text after the header dict");
     return v;
@@ -206,9 +206,13 @@ class PyParser {
     }
     return false;
   }
-  PyValue value() {
+  // The tuple header nests 3 deep (dict, list, tuple); a deeper one is refused
+  // before the recursion could exhaust the stack.
+  static constexpr int kMaxDepth = 8;
+  PyValue value(int depth) {
     skip_ws();
     if (k_ >= n_) fail("unexpected end of header");
+    if (depth > kMaxDepth) fail("nested more than " + std::to_string(kMaxDepth) + " levels deep");
     PyValue v;
     v.offset = base_ + k_;
     char c = p_[k_];
@@ -227,10 +231,11 @@ class PyParser {
       ++k_;
       v.kind = PyValue::Dict;
       while (!eat('}')) {
-        PyValue key = value();
+        PyValue key = value(depth + 1);
         if (key.kind != PyValue::Str) fail("dict key is not a string");
         if (!eat(':')) fail("expected ':'");
-        v.dict.emplace_back(key.s, value());
+        v.items.push_back(value(depth + 1));
+        v.items.back().key = key.s;
         if (!eat(',')) {
           if (!eat('}')) fail("expected ',' or '}'");
           break;
@@ -241,7 +246,7 @@ class PyParser {
       ++k_;
       v.kind = c == '[' ? PyValue::List : PyValue::Tuple;
       while (!eat(close)) {
-        v.items.push_back(value());
+        v.items.push_back(value(depth + 1));
         if (!eat(',')) {
           if (!eat(close)) fail(std::string("expected ',' or '") + close + "'");
           break;
@@ -289,7 +294,8 @@ uint64_t parse_npy_header(const std::string& file, const uint8_t* data, uint64_t
   PyValue top = parser.parse_top();
   if (top.kind != PyValue::Dict) fail_at(file, hstart, "npy header is not a dict");
   const PyValue *descr = nullptr, *fortran = nullptr, *shape = nullptr;
-  for (auto& [k, v] : top.dict) {
+  for (const auto& v : top.items) {
+    const std::string& k = v.key;
     if (k == "descr") descr = &v;
     else if (k == "fortran_order") fortran = &v;
     else if (k == "shape") shape = &v;
@@ -372,6 +378,7 @@ TupleReader::TupleReader(const std::string& path)
     return;
   }
   // CSV
+  if (m.size() == 0) fail_at(path, 0, "empty file: expected the header line '" + csv_header() + "'");
   const char* p = reinterpret_cast<const char*>(m.data());
   const char* end = p + m.size();
   const char* nl = static_cast<const char*>(std::memchr(p, '\n', m.size()));

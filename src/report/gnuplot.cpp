@@ -26,6 +26,7 @@ std::string gp_str(const std::string& text) {
   for (char c : text) {
     if (c == '"' || c == '\\') s += '\\', s += c;
     else if (c == '\n') s += "\\n";
+    else if (c == '`') s += "\\140";  // a raw backquote would run a shell command (gnuplot's `...` substitution)
     else s += c;
   }
   return s + "\"";

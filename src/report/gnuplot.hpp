@@ -36,7 +36,10 @@ class Gnuplot {
   std::string exe_, dir_, work_;
 };
 
-// A gnuplot double-quoted string literal (\" and \\ escaped, newline as \\n).
+// A gnuplot double-quoted string literal (\" and \\ escaped, newline as \\n,
+// backquote as \140). Gnuplot runs `command` substitution even inside
+// double-quoted strings, so an unescaped backquote in a path or label (a run
+// folder named in a study.toml) would execute a shell command.
 std::string gp_str(const std::string& text);
 
 }  // namespace spectra::report

@@ -213,6 +213,10 @@ Corpus load_corpus(const std::vector<std::string>& inputs, const CorpusOptions& 
             c.warnings.push_back(at(f.path, line_off + (e.byte > 0 ? e.byte - 1 : 0)) + " (line " +
                                  std::to_string(line_no) + "): malformed JSON; document skipped");
             continue;
+          } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+            c.warnings.push_back(at(f.path, line_off) + " (line " + std::to_string(line_no) + "): malformed JSON (" +
+                                 e.what() + "); document skipped");
+            continue;
           }
           if (!j.is_object() || !j.contains("text") || !j["text"].is_string()) {
             c.warnings.push_back(at(f.path, line_off) + " (line " + std::to_string(line_no) +

@@ -13,6 +13,9 @@ void Vocab::validate() const {
   if (!scores.empty() && scores.size() != tokens.size())
     fail_file(source, "token scores (" + std::to_string(scores.size()) + ") and tokens (" +
                           std::to_string(tokens.size()) + ") differ in number");
+  for (size_t i = 0; i < scores.size(); ++i)  // NaN has no order: merging by score would be arbitrary
+    if (scores[i] != scores[i])
+      fail_file(source, "token score " + std::to_string(i) + " is NaN");
   if (family == VocabFamily::SentencePieceBpe && merge_by_score && scores.empty())
     fail_file(source, "a SentencePiece vocabulary needs scores");
   auto check_id = [&](int32_t id, const char* what) {

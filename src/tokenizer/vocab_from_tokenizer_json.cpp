@@ -25,6 +25,8 @@ json read_json(const std::string& path) {
     return json::parse(ss.str());
   } catch (const json::parse_error& e) {
     fail_at(path, e.byte, std::string("malformed JSON: ") + e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for a double
+    fail_file(path, std::string("malformed JSON: ") + e.what());
   }
 }
 
@@ -76,14 +78,40 @@ struct PreTokenizerInfo {
   bool metaspace_split = false;
 };
 
-void parse_pre_tokenizer(const Reader& rd, const json& pt, const std::string& field, PreTokenizerInfo& info) {
+// Sequences nest; real files use one level. The limit keeps a hostile file's
+// nesting from exhausting the stack.
+constexpr int kMaxNesting = 8;
+
+void check_nesting(const Reader& rd, int depth, const std::string& field) {
+  if (depth > kMaxNesting) fail_field(rd.file, field, "Sequence nested more than " + std::to_string(kMaxNesting) + " deep");
+}
+
+// obj[key], or null when absent: a reference, never a copy (copying a value
+// recurses once per nesting level).
+const json& member_or_null(const json& obj, const char* key) {
+  static const json null;
+  if (!obj.is_object()) return null;
+  auto it = obj.find(key);
+  return it == obj.end() ? null : *it;
+}
+
+// obj[key] if obj is an object whose key holds a string, else "".
+std::string string_member(const json& obj, const char* key) {
+  if (!obj.is_object()) return "";
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+void parse_pre_tokenizer(const Reader& rd, const json& pt, const std::string& field, PreTokenizerInfo& info,
+                         int depth = 0) {
   if (pt.is_null()) return;
+  check_nesting(rd, depth, field);
   const std::string type = rd.str(rd.need(pt, "type", field), field + ".type");
   if (type == "Sequence") {
     const json& list = rd.need(pt, "pretokenizers", field);
     if (!list.is_array()) fail_field(rd.file, field + ".pretokenizers", "expected an array");
     for (size_t i = 0; i < list.size(); ++i)
-      parse_pre_tokenizer(rd, list[i], field + ".pretokenizers[" + std::to_string(i) + "]", info);
+      parse_pre_tokenizer(rd, list[i], field + ".pretokenizers[" + std::to_string(i) + "]", info, depth + 1);
   } else if (type == "Split") {
     const json& pat = rd.need(pt, "pattern", field);
     SplitRule rule;
@@ -130,14 +158,16 @@ struct NormalizerInfo {
   bool replace_space = false;
 };
 
-void parse_normalizer(const Reader& rd, const json& n, const std::string& field, NormalizerInfo& info) {
+void parse_normalizer(const Reader& rd, const json& n, const std::string& field, NormalizerInfo& info,
+                      int depth = 0) {
   if (n.is_null()) return;
+  check_nesting(rd, depth, field);
   const std::string type = rd.str(rd.need(n, "type", field), field + ".type");
   if (type == "Sequence") {
     const json& list = rd.need(n, "normalizers", field);
     if (!list.is_array()) fail_field(rd.file, field + ".normalizers", "expected an array");
     for (size_t i = 0; i < list.size(); ++i)
-      parse_normalizer(rd, list[i], field + ".normalizers[" + std::to_string(i) + "]", info);
+      parse_normalizer(rd, list[i], field + ".normalizers[" + std::to_string(i) + "]", info, depth + 1);
   } else if (type == "Prepend") {
     if (rd.str(rd.need(n, "prepend", field), field + ".prepend") != kSpaceMarker)
       fail_field(rd.file, field + ".prepend", "only \"\xE2\x96\x81\" is supported");
@@ -168,14 +198,16 @@ int32_t special_id(const Reader& rd, const json& v, const TokenIndex& index, con
 }
 
 // TemplateProcessing that starts with a special token -> that token's id.
-std::optional<int32_t> template_bos(const json& pp, const TokenIndex& index) {
-  if (!pp.is_object()) return std::nullopt;
-  if (pp.value("type", "") == "Sequence" && pp.contains("processors") && pp.at("processors").is_array()) {
+// (A post-processor is optional: anything unexpected in it means "no BOS".)
+std::optional<int32_t> template_bos(const json& pp, const TokenIndex& index, int depth = 0) {
+  if (!pp.is_object() || depth > kMaxNesting) return std::nullopt;
+  const std::string type = string_member(pp, "type");
+  if (type == "Sequence" && pp.contains("processors") && pp.at("processors").is_array()) {
     for (const auto& p : pp.at("processors"))
-      if (auto id = template_bos(p, index)) return id;
+      if (auto id = template_bos(p, index, depth + 1)) return id;
     return std::nullopt;
   }
-  if (pp.value("type", "") != "TemplateProcessing" || !pp.contains("single") || !pp.at("single").is_array() ||
+  if (type != "TemplateProcessing" || !pp.contains("single") || !pp.at("single").is_array() ||
       pp.at("single").empty())
     return std::nullopt;
   const json& first = pp.at("single")[0];
@@ -233,6 +265,13 @@ Vocab vocab_from_tokenizer_json(const std::string& json_path, const std::string&
   }
   if (max_id < 0) fail_field(json_path, "model.vocab", "empty");
   if (max_id > 100'000'000) fail_field(json_path, "model.vocab", "token id " + std::to_string(max_id) + " is implausibly large");
+  // Ids index a table of max_id + 1 entries: a few listed tokens with a huge
+  // id would allocate gigabytes of empty slots. Real vocabularies are dense.
+  const int64_t listed = static_cast<int64_t>(entries.size() + added.size());
+  if (max_id >= 2 * listed + 1024)
+    fail_field(json_path, "model.vocab",
+               "token id " + std::to_string(max_id) + " leaves most of the id range unused (" + std::to_string(listed) +
+                   " tokens listed)");
   v.tokens.assign(max_id + 1, std::string());
   v.kinds.assign(max_id + 1, TokenKind::Unused);
   for (auto& [id, text] : entries) {
@@ -268,11 +307,10 @@ Vocab vocab_from_tokenizer_json(const std::string& json_path, const std::string&
   v.byte_fallback = rd.flag(model, "byte_fallback", false, "model");
 
   PreTokenizerInfo pre;
-  parse_pre_tokenizer(rd, root.value("pre_tokenizer", json()), "pre_tokenizer", pre);
+  parse_pre_tokenizer(rd, member_or_null(root, "pre_tokenizer"), "pre_tokenizer", pre);
   NormalizerInfo norm;
-  parse_normalizer(rd, root.value("normalizer", json()), "normalizer", norm);
-  const bool byte_level_decoder =
-      root.contains("decoder") && root.at("decoder").is_object() && root.at("decoder").value("type", "") == "ByteLevel";
+  parse_normalizer(rd, member_or_null(root, "normalizer"), "normalizer", norm);
+  const bool byte_level_decoder = root.contains("decoder") && string_member(root.at("decoder"), "type") == "ByteLevel";
 
   if (pre.byte_level || byte_level_decoder) {
     v.family = VocabFamily::ByteLevelBpe;
@@ -312,7 +350,7 @@ Vocab vocab_from_tokenizer_json(const std::string& json_path, const std::string&
   }
 
   // BOS/EOS and add_bos: tokenizer_config.json first, then the post-processor template.
-  const auto tbos = template_bos(root.value("post_processor", json()), index);
+  const auto tbos = template_bos(member_or_null(root, "post_processor"), index);
   v.bos_id = tbos.value_or(-1);
   v.add_bos = tbos.has_value();
   if (!config_path.empty() && std::filesystem::exists(config_path)) {
