@@ -43,7 +43,7 @@ struct StudyRunOptions {
 struct StudyOutcome {
   std::string run_dir;
   StudyConfig config;  // effective
-  std::string decision;  // "GO" / "NO-GO" (empty for a dry run)
+  std::string decision;  // "GO" / "NO-GO" / "INCONCLUSIVE" (empty for a dry run)
   size_t heads = 0, heads_passing = 0, required_heads = 0;
   size_t documents = 0, windows = 0;
   int64_t tokens = 0;
