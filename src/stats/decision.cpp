@@ -148,7 +148,9 @@ Decision decide(std::vector<HeadStats>& heads, const AnalysisConfig& cfg, size_t
     d.heads_confirmed += h.confirmed_b;
   }
   d.heads_selected = selected.size();
-  d.confirmation_rate = selected.empty() ? nan : static_cast<double>(d.heads_confirmed) / static_cast<double>(selected.size());
+  bool half_b_defined = false;  // e.g. one source file: half B is empty
+  for (const auto& h : heads) half_b_defined = half_b_defined || h.primary(cfg).half_b.defined();
+  d.confirmation_rate = selected.empty() || !half_b_defined ? nan : static_cast<double>(d.heads_confirmed) / static_cast<double>(selected.size());
 
   d.required_heads = std::max<size_t>(
       1, static_cast<size_t>(std::ceil(cfg.meaningful_fraction * static_cast<double>(d.heads) - 1e-9)));

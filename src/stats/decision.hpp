@@ -37,7 +37,8 @@
 // SELECTED on half A when r_A meets crit_r and its adjusted p (criteria.adjust
 // across all heads) < alpha; a selected head is CONFIRMED when r_B meets
 // crit_r and its p, adjusted by criteria.adjust across the selected heads,
-// is < alpha. confirmation_rate = confirmed / selected (NaN if none selected).
+// is < alpha. confirmation_rate = confirmed / selected (NaN if none is selected
+// or half B has no document).
 #include <string>
 #include <vector>
 

@@ -52,5 +52,23 @@ TEST(Adversarial, DecisionIsTheTrueOneInEveryScenario) {
   // different structures.
   for (const char* run : {"offsets_11", "flips_12", "autocorr_13", "windows_11"})
     EXPECT_EQ(test::run_python("check_within.py", (root / run).string()), 0) << run;
+  // INCONCLUSIVE and GO are shown as such in report.md and report.html, with
+  // the "k of N heads" headline and no causal or unqualified wording.
+  for (auto [run, verdict] : {std::pair{"windows_11", "INCONCLUSIVE"}, std::pair{"real_11", "GO"}}) {
+    const std::string cmd = std::string(SPECTRA_EXE) + " report " + (root / run).string() + " > /dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << run;
+    const std::string md = test::read_text(root / run / "report.md");
+    const std::string html = test::read_text(root / run / "report.html");
+    EXPECT_NE(md.find(std::string("## Decision: **") + verdict + "**"), std::string::npos) << run;
+    EXPECT_NE(md.find("**Decision: " + std::string(verdict) + ".**"), std::string::npos) << run;
+    EXPECT_NE(md.find(" of 4 heads**"), std::string::npos) << run;
+    EXPECT_NE(html.find(std::string("Decision: ") + verdict + "</div>"), std::string::npos) << run;
+    for (const char* banned : {"sharper", "predicts entropy", "aligned tokens matter"})
+      EXPECT_EQ(md.find(banned), std::string::npos) << run << ": " << banned;
+    if (std::string(verdict) == "INCONCLUSIVE") {
+      EXPECT_NE(html.find("badge inconclusive"), std::string::npos);
+      EXPECT_NE(md.find("1 independent document"), std::string::npos);
+    }
+  }
   fs::remove_all(root);
 }
