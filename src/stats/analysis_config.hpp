@@ -14,11 +14,14 @@
 //                               document. (Position effects beyond that are
 //                               handled by the normalized-entropy and partial
 //                               correlation controls.)
-//   permutations       = 100    K for both null controls
+//   permutations       = 100    K for the cross-document null (derangements) and
+//                               for the two sanity nulls on the pooled r
 //   seed               = 20240601  permutation seed (per head: seed, layer, head)
 //   confidence         = 0.95   Fisher-z CI level
 //   min_doc_positions  = 10     a document enters the per-document statistics
 //                               of a head only with at least this many positions
+//                               (at least spline_knots + 4: the basis has
+//                               spline_knots + 1 columns)
 //   threads            = 0      OpenMP threads (0: the OpenMP default)
 //   spline_knots       = 5      knots (≥ 4) of the natural cubic spline in
 //                               position that, with 1 and log(t+1), forms the
