@@ -279,8 +279,8 @@ std::string interpretation_markdown(const RunFolder& run, const TupleDigest& dig
       n_docs = std::max(n_docs, h.n_docs);
     }
     if (!n_docs) n_docs = digest.n_docs;
-    int64_t sources = run.summary.contains("documents") && run.summary["documents"].is_number_integer()
-                          ? run.summary["documents"].get<int64_t>()
+    int64_t sources = run.summary.contains("independent_documents") && run.summary["independent_documents"].is_number_integer()
+                          ? run.summary["independent_documents"].get<int64_t>()
                           : n_docs;
     o << "### Consistency across documents\n\n";
     o << "- Documents are the unit of inference (" << plural(n_docs, "window", "windows") << " from "

@@ -246,7 +246,7 @@ nlohmann::ordered_json decision_json(const Decision& d, const std::vector<HeadSt
                    fmt(cfg.confidence * 100) + "% CI)";
   j["head_pass_rule"] = r_rule(cfg) + "; " + p_rule(cfg) + "; " + null_rule(cfg) + "; " + doc_rule(cfg) +
                         "; n >= " + std::to_string(cfg.min_n);
-  j["documents"] = d.documents;
+  j["independent_documents"] = d.documents;
   j["min_documents"] = cfg.min_documents;
   j["heads"] = d.heads;
   j["tests"] = d.tests;

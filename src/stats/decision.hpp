@@ -71,7 +71,7 @@ Decision decide(std::vector<HeadStats>& heads, const AnalysisConfig& cfg, size_t
 
 // The decision object the study merges into summary.json:
 // {"decision": "GO"|"NO-GO"|"INCONCLUSIVE", "reason", "hypothesis",
-//  "statistic", "head_pass_rule", "documents", "heads",
+//  "statistic", "head_pass_rule", "independent_documents", "heads",
 //  "tests", "heads_passing", "required_heads", "fraction_passing",
 //  "bonferroni_threshold", "split_half": {...}, "criteria": [...], "passing_heads": [...],
 //  "strong_opposite_heads": [...], "config": {...}}
