@@ -147,11 +147,11 @@ TEST(StudyEndToEnd, RunFolderHasEveryOutput) {
   // docs.csv carries the study's per-window metadata.
   std::string docs = read_file(f.run / "docs.csv");
   // (doc, source, source_file, half, tokens, ...)
-  const std::string a = (f.corpus / "a_golden.tokens").string(), c = (f.corpus / "sub" / "c_random.tokens").string();
-  EXPECT_TRUE(docs.find("0," + a + "," + a + ",A,256,") != std::string::npos ||
-              docs.find("0," + a + "," + a + ",B,256,") != std::string::npos) << docs;
-  EXPECT_TRUE(docs.find("2," + c + "," + c + ",A,200,") != std::string::npos ||
-              docs.find("2," + c + "," + c + ",B,200,") != std::string::npos) << docs;
+  const std::string da = (f.corpus / "a_golden.tokens").string(), dc = (f.corpus / "sub" / "c_random.tokens").string();
+  EXPECT_TRUE(docs.find("0," + da + "," + da + ",A,256,") != std::string::npos ||
+              docs.find("0," + da + "," + da + ",B,256,") != std::string::npos) << docs;
+  EXPECT_TRUE(docs.find("2," + dc + "," + dc + ",A,200,") != std::string::npos ||
+              docs.find("2," + dc + "," + dc + ",B,200,") != std::string::npos) << docs;
 
   // config.toml is the effective configuration and reads back.
   StudyConfig c = load_study_config((f.run / "config.toml").string());
