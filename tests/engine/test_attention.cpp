@@ -88,6 +88,7 @@ TEST(Attention, BlockedMatchesReference) {
 }
 
 TEST(Attention, Bf16PathMatchesReference) {
+  if (!cpu_has_bf16()) GTEST_SKIP() << "no bf16 on this CPU (as Gemm.Bf16)";
   const Case cases[] = {
       {4, 2, 8, 37, 0, 32, 16, 1.f},  {9, 3, 64, 257, 0, 64, 128, 1.f}, {2, 2, 128, 75, 0, 32, 32, 1.f},
       {4, 2, 32, 19, 23, 8, 16, 1.f}, {4, 2, 32, 1, 50, 32, 256, 1.f},  {3, 1, 64, 300, 0, 128, 512, 1.f},
