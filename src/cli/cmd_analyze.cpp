@@ -19,7 +19,7 @@ void register_analyze(CLI::App& app) {
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
       "analyze",
-      "Recompute the statistics and the GO/NO-GO decision of a run from its tuples "
+      "Recompute the statistics and the GO / NO-GO / INCONCLUSIVE decision of a run from its tuples "
       "(RUN_DIR/tuples.npy or tuples.csv; settings from RUN_DIR/config.toml [analysis]/[criteria] if present)");
   cmd->add_option("run_dir", opts->run_dir, "Run folder")->required()->check(CLI::ExistingDirectory)->transform(AbsolutePath());
   cmd->add_option("--out", opts->out_dir, "Write the outputs here instead of RUN_DIR")->transform(AbsolutePath());
@@ -31,10 +31,13 @@ void register_analyze(CLI::App& app) {
     stats::AnalyzeOverrides ov{opts->seed, opts->permutations, opts->threads};
     auto r = stats::analyze_run(opts->run_dir, opts->out_dir, ov);
     const auto& d = r.decision;
-    std::printf("%s: %zu of %zu heads pass (need %zu); %llu rows, %zu documents\n", d.go ? "GO" : "NO-GO",
-                d.heads_passing, d.heads, d.required_heads, static_cast<unsigned long long>(r.rows), r.docs.size());
+    std::printf("%s: %s; %zu of %zu heads pass (need %zu); %llu rows, %zu windows from %zu independent documents\n",
+                stats::to_string(d.verdict), d.reason.c_str(), d.heads_passing, d.heads, d.required_heads,
+                static_cast<unsigned long long>(r.rows), r.docs.size(), d.documents);
     for (const auto& h : r.heads)
-      if (h.passes) std::printf("  pass: layer %d head %d  r = %.4f  p_adj = %.3g\n", h.id.layer, h.id.head, h.pearson.r, h.p_adjusted);
+      if (h.passes)
+        std::printf("  pass: layer %d head %d  within-document r = %.4f  p_adj = %.3g\n", h.id.layer, h.id.head,
+                    h.primary(r.config).meta.r, h.p_adjusted);
   });
 }
 

@@ -169,7 +169,10 @@ void attention_blocked_bf16(const AttnShape& sh, const AttnIO& io, const AttnSta
             for (int d = 0; d < hd; ++d) ss += static_cast<double>(qr[d]) * qr[d];
             st->q_norm[idx] = static_cast<float>(std::sqrt(ss));
           }
-          if (st->entropy) st->entropy[idx] = static_cast<float>(std::max(0.0, std::log(l[i]) - a[i] / l[i]));
+          if (st->entropy) {
+            const double H = std::log(l[i]) - a[i] / l[i];
+            st->entropy[idx] = static_cast<float>(H < 0.0 ? 0.0 : H);  // NaN stays NaN
+          }
           if (st->sink_mass)
             st->sink_mass[idx] = static_cast<float>(std::exp(static_cast<double>(s0[i]) - m[i]) / l[i]);
           if (st->max_attn) st->max_attn[idx] = static_cast<float>(1.0 / l[i]);

@@ -186,7 +186,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
       }
       if (st->entropy) {
         const double H = std::log(l[i]) - a[i] / l[i];
-        st->entropy[idx] = static_cast<float>(std::max(0.0, H));
+        st->entropy[idx] = static_cast<float>(H < 0.0 ? 0.0 : H);  // rounding below 0 → 0; NaN stays NaN
       }
       if (st->sink_mass) st->sink_mass[idx] = static_cast<float>(std::exp(static_cast<double>(s0[i]) - m[i]) / l[i]);
       if (st->max_attn) st->max_attn[idx] = static_cast<float>(1.0 / l[i]);

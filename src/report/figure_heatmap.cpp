@@ -74,11 +74,16 @@ FigureInfo figure_heatmap(Gnuplot& gp, const RunFolder& run, bool partial) {
 
   FigureInfo info;
   info.name = f.name;
-  info.title = partial ? "Partial correlation (position controlled), layers × heads" : "Pearson r, layers × heads";
-  info.caption = partial ? "Partial correlation of ‖q‖ and entropy after regressing both on log(t+1), per head. "
-                           "Same colour scale as the Pearson heatmap; rings mark heads passing the criteria."
-                         : "Pearson r between ‖q‖ and attention entropy for every query head (blue negative, red "
-                           "positive, fixed scale −1..1). Rings mark heads passing the criteria.";
+  info.title = partial ? "Pooled partial correlation on log(t+1) (descriptive), layers × heads"
+                       : "Pooled Pearson r (descriptive), layers × heads";
+  info.caption = partial ? "Partial correlation of ‖q‖ and entropy after regressing both on log(t+1), pooled over all "
+                           "rows of all documents (descriptive; the decision uses the within-document statistic in "
+                           "heads.csv and the interactive heatmap). Same colour scale as the Pearson heatmap; rings "
+                           "mark heads passing the criteria."
+                         : "Pearson r between ‖q‖ and attention entropy pooled over all rows of all documents, for "
+                           "every query head (descriptive: it mixes differences between documents and position "
+                           "effects; blue negative, red positive, fixed scale −1..1). Rings mark heads passing the "
+                           "criteria.";
   return info;
 }
 

@@ -33,7 +33,8 @@
     if (!value) { tip.style.display = "none"; return; }
     var h = byKey[value.key];
     if (!h) { tip.style.display = "none"; return; }
-    tip.innerHTML = "<strong>layer " + h.layer + ", head " + h.head + "</strong><br>r = " + fmt(h.r, 3) +
+    tip.innerHTML = "<strong>layer " + h.layer + ", head " + h.head + "</strong><br>within-document r = " +
+      fmt(h.within_r, 3) + " (CI " + fmt(h.within_ci_low, 3) + " to " + fmt(h.within_ci_high, 3) + ")<br>pooled r = " + fmt(h.r, 3) +
       " (95% CI " + fmt(h.ci_low, 3) + " to " + fmt(h.ci_high, 3) + ")<br>\u03c1 = " + fmt(h.rho, 3) +
       "<br>partial r = " + fmt(h.partial_r, 3) + "<br>p (adjusted) " + pEq(h.p_adj) +
       "<br>n = " + Number(h.n).toLocaleString("en-US") +
@@ -43,17 +44,19 @@
     tip.style.top = (event.pageY + 14) + "px";
   }
 
-  // ---- Heatmap.
+  // ---- Heatmap (default: the decision's statistic when the run has it).
+  var startMetric = heads.some(function (h) { return h.within_r !== null && isFinite(h.within_r); }) ? "within_r" : "r";
+  document.getElementById("metric").value = startMetric;
   var cellSize = Math.max(10, Math.min(40, Math.floor(640 / Math.max(D.heads, 1))));
   var cellH = Math.max(8, Math.min(cellSize, Math.floor(560 / Math.max(D.layers, 1))));
   var heatSpec = {
     width: cellSize * D.heads, height: cellH * D.layers, padding: 5, autosize: "pad",
     signals: [
-      {name: "metric", value: "r"},
+      {name: "metric", value: startMetric},
       {name: "clicked", value: null, on: [{events: "@cell:click", update: "datum.key"}]}
     ],
     data: [{name: "cells", values: heads, transform: [
-      {type: "formula", as: "value", expr: "metric === 'r' ? datum.r : datum.partial_r"}]}],
+      {type: "formula", as: "value", expr: "metric === 'r' ? datum.r : metric === 'within_r' ? datum.within_r : datum.partial_r"}]}],
     scales: [
       {name: "x", type: "band", domain: {signal: "sequence(0, " + D.heads + ")"}, range: "width"},
       {name: "y", type: "band", domain: {signal: "sequence(0, " + D.layers + ")"}, range: "height", reverse: true},
@@ -63,7 +66,7 @@
       {orient: "bottom", scale: "x", title: "query head", labelOverlap: true},
       {orient: "left", scale: "y", title: "layer", labelOverlap: true}
     ],
-    legends: [{fill: "color", type: "gradient", title: {signal: "metric === 'r' ? 'Pearson r' : 'partial r'"},
+    legends: [{fill: "color", type: "gradient", title: {signal: "metric === 'r' ? 'pooled r' : metric === 'within_r' ? 'within-document r' : 'partial r'"},
                gradientLength: Math.min(300, cellH * D.layers)}],
     marks: [
       {type: "rect", name: "cell", from: {data: "cells"}, encode: {
@@ -161,13 +164,14 @@
 
   // ---- Sortable table of all heads.
   var columns = [
-    ["label", "head", null], ["r", "r", 3], ["ci_low", "CI low", 3], ["ci_high", "CI high", 3], ["rho", "\u03c1", 3],
+    ["label", "head", null], ["within_r", "within-doc r", 3], ["within_ci_low", "CI low", 3], ["within_ci_high", "CI high", 3],
+    ["tau2", "\u03c4\u00b2", 4], ["cross_p95", "cross-doc null p95 |r|", 3], ["content_r", "within-doc r (H_c)", 3], ["r", "pooled r", 3], ["ci_low", "pooled CI low", 3], ["ci_high", "pooled CI high", 3], ["rho", "\u03c1", 3],
     ["partial_r", "partial r", 3], ["r_norm", "r vs H/log(t+1)", 3], ["p_adj", "p (adjusted)", "p"], ["p_bh", "p (BH)", "p"], ["p_by", "p (BY)", "p"],
     ["shuffle_p95", "shuffled p95 |r|", 3], ["circular_r", "circular r", 3], ["doc_mean_r", "doc r mean", 3],
     ["doc_sd_r", "doc r sd", 3], ["sign_agreement", "sign agreement", 2], ["n", "n", 0], ["passes", "passes", "b"]
   ];
   var table = document.getElementById("heads-table");
-  var sortKey = "r", sortAbs = true, sortDir = -1;
+  var sortKey = startMetric, sortAbs = true, sortDir = -1;
   function cellText(h, c) {
     var v = h[c[0]];
     if (c[2] === null) return v;
@@ -206,7 +210,7 @@
       var k = th.getAttribute("data-key");
       if (k === sortKey) {
         if (sortAbs && k !== "label") sortAbs = false; else sortDir = -sortDir;
-      } else { sortKey = k; sortDir = k === "label" ? 1 : -1; sortAbs = ["r", "rho", "partial_r", "r_norm", "circular_r", "doc_mean_r"].indexOf(k) >= 0; }
+      } else { sortKey = k; sortDir = k === "label" ? 1 : -1; sortAbs = ["within_r", "content_r", "r", "rho", "partial_r", "r_norm", "circular_r", "doc_mean_r"].indexOf(k) >= 0; }
       renderTable();
       return;
     }

@@ -74,7 +74,8 @@ std::string page_data(const ReportContent& c) {
   o << "{\"layers\":" << run.n_layers << ",\"heads\":" << run.n_heads << ",\"minPos\":" << run.min_pos
     << ",\"decision\":" << js_string(run.decision);
   o << ",\"cols\":[\"layer\",\"head\",\"n\",\"r\",\"rho\",\"p\",\"p_bh\",\"p_by\",\"p_adj\",\"ci_low\",\"ci_high\",\"partial_r\","
-       "\"r_norm\",\"shuffle_p95\",\"circular_r\",\"doc_mean_r\",\"doc_sd_r\",\"sign_agreement\",\"passes\"]";
+       "\"r_norm\",\"shuffle_p95\",\"circular_r\",\"doc_mean_r\",\"doc_sd_r\",\"sign_agreement\",\"passes\",\"within_r\",\"within_ci_low\",\"within_ci_high\",\"tau2\","
+       "\"cross_p95\",\"content_r\"]";
   o << ",\"rows\":[";
   bool first = true;
   for (const auto& h : run.heads) {
@@ -83,7 +84,9 @@ std::string page_data(const ReportContent& c) {
       << json_number(h.p_by, 4) << "," << json_number(h.p_adjusted, 4) << "," << json_number(h.ci_low, 5) << "," << json_number(h.ci_high, 5) << ","
       << json_number(h.partial_r, 5) << "," << json_number(h.r_norm, 5) << "," << json_number(h.shuffle_p95_abs_r, 4)
       << "," << json_number(h.circular_r, 4) << "," << json_number(h.doc_mean_r, 4) << "," << json_number(h.doc_sd_r, 4)
-      << "," << json_number(h.sign_agreement, 4) << "," << (h.passes ? 1 : 0) << "]";
+      << "," << json_number(h.sign_agreement, 4) << "," << (h.passes ? 1 : 0) << "," << json_number(h.within_r, 5) << ","
+      << json_number(h.within_ci_low, 5) << "," << json_number(h.within_ci_high, 5) << "," << json_number(h.within_tau2, 4)
+      << "," << json_number(h.cross_p95_abs_r, 4) << "," << json_number(h.content_r, 5) << "]";
     first = false;
   }
   o << "]";
@@ -137,10 +140,11 @@ std::string render_html(const ReportContent& c, const std::string& vega_dir) {
        "<title>Spectra report — "
     << html_escape(run.decision) << "</title>\n<style>\n"
     << kReportStyleCss << "</style>\n</head>\n<body>\n";
-  const bool go = run.decision == "GO";
-  o << "<header><h1>Does the query norm ‖q‖ predict attention entropy?</h1>"
-    << "<div id=\"decision\" class=\"badge " << (go ? "go" : "nogo") << "\">Decision: " << html_escape(run.decision)
-    << "</div></header>\n<main>\n";
+  const char* badge = run.decision == "GO" ? "go" : run.decision == "NO-GO" ? "nogo" : "inconclusive";
+  o << "<header><h1>Is the query norm ‖q‖ associated with attention entropy?</h1>"
+    << "<div id=\"decision\" class=\"badge " << badge << "\">Decision: " << html_escape(run.decision) << "</div>"
+    << (run.reason.empty() ? "" : "<p id=\"decision-reason\">" + html_escape(run.reason) + "</p>")
+    << "</header>\n<main>\n";
   // Decision and criteria (the section's own heading is replaced by the badge).
   {
     std::string dec = section_decision(run);
@@ -152,8 +156,9 @@ std::string render_html(const ReportContent& c, const std::string& vega_dir) {
   o << "<section id=\"explore\"><h2>Explore the heads</h2>\n"
        "<p class=\"hint\">Hover a cell for its statistics; click it to show that head's scatter and per-document r. "
        "Rings mark heads that pass the criteria.</p>\n"
-       "<label>Colour by <select id=\"metric\"><option value=\"r\">Pearson r</option>"
-       "<option value=\"partial_r\">partial r (log(t+1) controlled)</option></select></label>\n"
+       "<label>Colour by <select id=\"metric\"><option value=\"within_r\">within-document r (the decision's statistic)</option>"
+       "<option value=\"r\">pooled Pearson r (descriptive)</option>"
+       "<option value=\"partial_r\">pooled partial r on log(t+1) (descriptive)</option></select></label>\n"
        "<div class=\"explore\"><div id=\"heatmap\" class=\"chart\"></div>\n"
        "<div id=\"detail\"><h3 id=\"detail-title\">Click a heatmap cell</h3><div id=\"detail-stats\"></div>"
        "<div id=\"scatter\" class=\"chart\"></div><div id=\"docbars\" class=\"chart\"></div></div></div>\n"

@@ -71,11 +71,12 @@ void json_markdown(std::ostringstream& o, const nlohmann::json& v, int depth) {
 
 }  // namespace
 
-std::string section_title() { return "# Spectra report: does the query norm ‖q‖ predict attention entropy?\n\n"; }
+std::string section_title() { return "# Spectra report: is the query norm ‖q‖ associated with attention entropy?\n\n"; }
 
 std::string section_decision(const RunFolder& run) {
   std::ostringstream o;
   o << "## Decision: **" << run.decision << "**\n\n";
+  if (!run.reason.empty()) o << run.reason << ".\n\n";
   o << "| criterion | measured | threshold | verdict |\n| --- | --- | --- | --- |\n";
   for (const auto& c : run.criteria)
     o << "| " << cell(c.name + (c.description.empty() ? "" : " — " + c.description)) << " | " << cell(c.measured)
@@ -85,22 +86,26 @@ std::string section_decision(const RunFolder& run) {
 }
 
 std::string section_heads_table(const RunFolder& run, size_t max_rows) {
+  bool has_within = false;
+  for (const auto& h : run.heads) has_within = has_within || std::isfinite(h.within_r);
+  auto key = [&](const HeadStat* h) {
+    const double r = has_within ? h->within_r : h->r;
+    return std::isfinite(r) ? std::fabs(r) : -1.0;
+  };
   std::vector<const HeadStat*> v;
   for (const auto& h : run.heads) v.push_back(&h);
-  std::stable_sort(v.begin(), v.end(), [](const HeadStat* a, const HeadStat* b) {
-    const double x = std::isfinite(a->r) ? std::fabs(a->r) : -1, y = std::isfinite(b->r) ? std::fabs(b->r) : -1;
-    return x > y;
-  });
+  std::stable_sort(v.begin(), v.end(), [&](const HeadStat* a, const HeadStat* b) { return key(a) > key(b); });
   std::ostringstream o;
-  o << "| head | r | 95% CI | ρ | partial r | r vs H/log(t+1) | p (adjusted) | shuffled p95 |r| | circular r | doc r mean ± sd | sign agreement | passes |\n";
-  o << "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n";
+  o << "| head | within-doc r | 95% CI | τ² | cross-doc null p95 |r| | p (adjusted) | within-doc r on H_c | pooled r "
+       "| partial r | r vs H/log(t+1) | doc r mean ± sd | passes |\n";
+  o << "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |\n";
   for (size_t i = 0; i < v.size() && i < max_rows; ++i) {
     const HeadStat& h = *v[i];
-    o << "| " << head_label(h.layer, h.head) << " | " << fixed(h.r, 3) << " | " << fixed(h.ci_low, 3) << " to "
-      << fixed(h.ci_high, 3) << " | " << fixed(h.rho, 3) << " | " << fixed(h.partial_r, 3) << " | "
-      << fixed(h.r_norm, 3) << " | " << pvalue(h.p_adjusted) << " | " << fixed(h.shuffle_p95_abs_r, 3) << " | "
-      << fixed(h.circular_r, 3) << " | " << fixed(h.doc_mean_r, 3) << " ± " << fixed(h.doc_sd_r, 3) << " | "
-      << percent(h.sign_agreement) << " | " << (h.passes ? "yes" : "no") << " |\n";
+    o << "| " << head_label(h.layer, h.head) << " | " << fixed(h.within_r, 3) << " | " << fixed(h.within_ci_low, 3)
+      << " to " << fixed(h.within_ci_high, 3) << " | " << fixed(h.within_tau2, 4) << " | " << fixed(h.cross_p95_abs_r, 3)
+      << " | " << pvalue(h.p_adjusted) << " | " << fixed(h.content_r, 3) << " | " << fixed(h.r, 3) << " | "
+      << fixed(h.partial_r, 3) << " | " << fixed(h.r_norm, 3) << " | " << fixed(h.doc_mean_r, 3) << " ± "
+      << fixed(h.doc_sd_r, 3) << " | " << (h.passes ? "yes" : "no") << " |\n";
   }
   o << "\n";
   return o.str();
@@ -132,14 +137,30 @@ std::string section_layers(const RunFolder& run) {
 
 std::string section_methods(const RunFolder& run, const TupleDigest& digest) {
   std::ostringstream o;
+  const nlohmann::json cfg = run.config_json.is_object() ? run.config_json : nlohmann::json::object();
+  auto get = [&](const char* table, const char* key, nlohmann::json dflt) {
+    return cfg.contains(table) && cfg[table].contains(key) ? cfg[table][key] : dflt;
+  };
+  const std::string direction = get("criteria", "direction", "negative").get<std::string>();
+  const bool one_sided = get("criteria", "one_sided", true).get<bool>() && direction != "both";
+  const std::string adjust = get("criteria", "adjust", "bh").get<std::string>();
+  const double confidence = get("analysis", "confidence", 0.95).get<double>();
+  const std::string entropy = get("criteria", "entropy", "total").get<std::string>();
+  const std::string side = !one_sided ? "two-sided" : direction == "negative" ? "one-sided, H1: r < 0" : "one-sided, H1: r > 0";
   o << "Per (layer, query head), every row (document d, position t ≥ " << run.min_pos
     << ") pairs the query norm ‖q‖₂ (after RoPE) with the entropy H (nats) of the causal attention row; " << "the run has "
     << thousands(static_cast<int64_t>(digest.n_rows)) << " such rows in " << digest.n_layers << " layers × "
     << digest.n_heads << " heads and " << digest.n_docs
-    << " documents. Statistics per head: Pearson r with a one-sided t test (H1: r < 0) and a Fisher-z 95% CI, "
-       "Spearman ρ, the partial correlation controlling log(t+1), r against H/log(t+1), shuffled and circular-shift "
-       "nulls, Benjamini–Hochberg and Benjamini–Yekutieli adjustment across all heads, and per-document r. Figures "
-       "are drawn with gnuplot from all rows; the HTML scatters use a deterministic sample of up to "
+    << " documents. **The decision's statistic** (configured direction: " << direction << "; test " << side
+    << "; adjustment across heads: " << adjust << "; CI level " << percent(confidence, 1) << "; entropy: "
+    << (entropy == "content" ? "content entropy H_c" : "H") << "): "
+    << (run.summary.contains("statistic") ? scalar(run.summary["statistic"])
+                                          : std::string("the pooled Pearson r (a run written before the within-document statistic)"))
+    << ". Its randomization control is the cross-document null; the split-half confirmation is reported. "
+       "Descriptive statistics per head (not used by the decision): pooled Pearson r with a t test and Fisher-z CI, "
+       "Spearman ρ, the partial correlation controlling log(t+1), r against H/log(t+1), within-document shuffle and "
+       "circular-shift nulls on the pooled r, and per-document raw r. Figures are drawn with gnuplot from all rows; "
+       "the HTML scatters use a deterministic sample of up to "
     << (digest.samples.empty() ? 0 : std::max_element(digest.samples.begin(), digest.samples.end(),
                                                        [](const auto& a, const auto& b) { return a.size() < b.size(); })
                                          ->size())
@@ -148,7 +169,7 @@ std::string section_methods(const RunFolder& run, const TupleDigest& digest) {
   // anything else it holds, except the decision block shown above.
   static const char* const kOrder[] = {"study", "model", "precision", "threads", "counts", "data", "provenance",
                                        "timings", "config", "documents", "warnings"};
-  static const char* const kShownElsewhere[] = {"decision", "criteria", "passing_heads", "strong_opposite_heads",
+  static const char* const kShownElsewhere[] = {"decision", "reason", "statistic", "criteria", "passing_heads", "strong_opposite_heads",
                                                 "heads", "tests", "heads_passing", "required_heads",
                                                 "fraction_passing"};
   auto shown_elsewhere = [](const std::string& k) {
@@ -200,7 +221,7 @@ std::string render_markdown(const ReportContent& c) {
       o << "### " << f.title << "\n\n![" << f.title << "](figures/" << f.name << ".png)\n\n" << f.caption << " ([SVG](figures/"
         << f.name << ".svg))\n\n";
   }
-  o << "## Strongest heads\n\nThe 20 heads with the largest |r| (all " << run.heads.size()
+  o << "## Strongest heads\n\nThe 20 heads with the largest |within-document r| (all " << run.heads.size()
     << " heads are in `heads.csv` and in the sortable table of `report.html`).\n\n";
   o << section_heads_table(run, 20);
   if (run.layers_csv) o << "## Layers\n\nFrom `layers.csv`.\n\n" << section_layers(run);

@@ -2,6 +2,7 @@
 // The statistics tables of a finished study run, as the report needs them.
 // The column names of heads.csv / docs.csv are those written by src/stats
 // (run tables); they are listed once, in run_folder_reader.cpp.
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -28,6 +29,14 @@ struct HeadStat {
   double doc_mean_r = 0, doc_sd_r = 0, sign_agreement = 0, doc_frac_meeting = 0;
   double mean_sink_mass = 0;
   int64_t n_docs = 0;                  // documents in the per-document statistics
+  // The primary (decision) statistic on H: within-document, position-
+  // controlled r combined across documents (NaN when heads.csv lacks it).
+  double within_r = NAN, within_ci_low = NAN, within_ci_high = NAN, within_tau2 = NAN, within_i2 = NAN;
+  double cross_mean_abs_r = NAN, cross_p95_abs_r = NAN;  // its cross-document null
+  double within_frac_meeting = NAN;
+  int64_t within_docs = 0;
+  double content_r = NAN, content_ci_low = NAN, content_ci_high = NAN;  // the same on H_c
+  bool selected_a = false, confirmed_b = false;
   bool passes = false, strong_opposite = false;
 };
 
@@ -51,7 +60,8 @@ struct RunFolder {
   std::optional<CsvTable> layers_csv;   // shown as a table
   std::optional<CsvTable> docs_csv;
   nlohmann::json summary;               // summary.json as written
-  std::string decision;                 // "GO" / "NO-GO"
+  std::string decision;                 // "GO" / "NO-GO" / "INCONCLUSIVE"
+  std::string reason;                   // why (may be empty for older runs)
   std::vector<Criterion> criteria;
   std::string config_text;              // config.toml verbatim
   nlohmann::json config_json;           // summary.json "config" (analysis + criteria), may be null

@@ -148,6 +148,23 @@ RunFolder read_run_folder(const std::string& run_dir) {
       h.p_adjusted = t.number(i, c_padj);
       h.doc_frac_meeting = t.number(i, c_frac);
       h.strong_opposite = c_opp ? t.boolean(i, *c_opp) : false;
+      auto opt_num = [&](const char* name, double& out) {
+        if (auto c = t.find(name)) out = t.number(i, *c);
+      };
+      opt_num("within_r", h.within_r);
+      opt_num("within_ci_low", h.within_ci_low);
+      opt_num("within_ci_high", h.within_ci_high);
+      opt_num("within_tau2", h.within_tau2);
+      opt_num("within_i2", h.within_i2);
+      opt_num("cross_mean_abs_r", h.cross_mean_abs_r);
+      opt_num("cross_q95_abs_r", h.cross_p95_abs_r);
+      opt_num("within_doc_frac_meeting", h.within_frac_meeting);
+      opt_num("content_r", h.content_r);
+      opt_num("content_ci_low", h.content_ci_low);
+      opt_num("content_ci_high", h.content_ci_high);
+      if (auto c = t.find("within_docs")) h.within_docs = t.integer(i, *c);
+      if (auto c = t.find("selected_a")) h.selected_a = t.boolean(i, *c);
+      if (auto c = t.find("confirmed_b")) h.confirmed_b = t.boolean(i, *c);
       h.mean_sink_mass = c_sink ? t.number(i, *c_sink) : NAN;
       h.passes = t.boolean(i, c_pass);
       run.heads.push_back(h);
@@ -206,7 +223,9 @@ RunFolder read_run_folder(const std::string& run_dir) {
     if (!run.summary.contains("decision")) fail_field(path, "decision", "missing key");
     const auto& d = run.summary["decision"];
     run.decision = d.is_string() ? d.get<std::string>() : json_scalar_text(d.value("verdict", nlohmann::json()));
-    if (run.decision.empty()) fail_field(path, "decision", "expected \"GO\" or \"NO-GO\"");
+    if (run.decision != "GO" && run.decision != "NO-GO" && run.decision != "INCONCLUSIVE")
+      fail_field(path, "decision", "expected \"GO\", \"NO-GO\" or \"INCONCLUSIVE\", not \"" + run.decision + "\"");
+    if (run.summary.contains("reason") && run.summary["reason"].is_string()) run.reason = run.summary["reason"].get<std::string>();
     if (!run.summary.contains("criteria")) fail_field(path, "criteria", "missing key");
     const auto& cs = run.summary["criteria"];
     if (cs.is_array()) {

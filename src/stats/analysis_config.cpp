@@ -27,6 +27,8 @@ const char* to_string(Adjust a) {
   return "?";
 }
 
+const char* to_string(EntropyKind e) { return e == EntropyKind::Total ? "total" : "content"; }
+
 namespace {
 
 struct Reader {
@@ -89,11 +91,18 @@ AnalysisConfig from_table(const toml::table& root, const std::string& file) {
     r.number("confidence", c.confidence);
     r.integer("min_doc_positions", c.min_doc_positions);
     r.integer("threads", c.threads);
+    r.integer("spline_knots", c.spline_knots);
     r.no_unknown_keys();
   }
   if (auto* t = root.get("criteria")) {
     if (!t->is_table()) fail_field(file, "criteria", "must be a table");
     Reader r{file, *t->as_table(), "criteria", {}};
+    if (auto s = r.string("entropy"); !s.empty()) {
+      if (s == "total") c.entropy = EntropyKind::Total;
+      else if (s == "content") c.entropy = EntropyKind::Content;
+      else fail_field(file, "criteria.entropy", "must be \"total\" or \"content\", not \"" + s + "\"");
+    }
+    r.integer("min_documents", c.min_documents);
     if (auto s = r.string("direction"); !s.empty()) {
       if (s == "negative") c.direction = Direction::Negative;
       else if (s == "positive") c.direction = Direction::Positive;
@@ -134,7 +143,12 @@ void AnalysisConfig::validate(const std::string& f) const {
   in01(null_abs_r_ceiling, "criteria.null_abs_r_ceiling", false);
   in01(doc_r_threshold, "criteria.doc_r_threshold", false);
   in01(doc_agree_fraction, "criteria.doc_agree_fraction", false);
-  if (min_doc_positions < 3) fail_field(f, "analysis.min_doc_positions", "must be at least 3");
+  if (spline_knots < 4) fail_field(f, "analysis.spline_knots", "must be at least 4");
+  if (min_doc_positions < spline_knots + 4)
+    fail_field(f, "analysis.min_doc_positions",
+               "must be at least spline_knots + 4 = " + std::to_string(spline_knots + 4) +
+                   " (the position basis has spline_knots + 1 columns)");
+  if (min_documents < 1) fail_field(f, "criteria.min_documents", "must be at least 1");
 }
 
 AnalysisConfig AnalysisConfig::from_toml_text(const std::string& text, const std::string& name) {
@@ -163,8 +177,10 @@ nlohmann::ordered_json AnalysisConfig::to_json() const {
   nlohmann::ordered_json j;
   j["analysis"] = {{"min_position", min_position},          {"permutations", permutations},
                    {"seed", seed},                          {"confidence", confidence},
-                   {"min_doc_positions", min_doc_positions}};  // threads: no effect on results
-  j["criteria"] = {{"direction", to_string(direction)},
+                   {"min_doc_positions", min_doc_positions}, {"spline_knots", spline_knots}};  // threads: no effect on results
+  j["criteria"] = {{"entropy", to_string(entropy)},
+                   {"min_documents", min_documents},
+                   {"direction", to_string(direction)},
                    {"one_sided", one_sided},
                    {"adjust", to_string(adjust)},
                    {"r_threshold", r_threshold},

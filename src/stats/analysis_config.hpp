@@ -14,25 +14,40 @@
 //                               document. (Position effects beyond that are
 //                               handled by the normalized-entropy and partial
 //                               correlation controls.)
-//   permutations       = 100    K for both null controls
+//   permutations       = 100    K for the cross-document null (derangements) and
+//                               for the two sanity nulls on the pooled r
 //   seed               = 20240601  permutation seed (per head: seed, layer, head)
 //   confidence         = 0.95   Fisher-z CI level
 //   min_doc_positions  = 10     a document enters the per-document statistics
 //                               of a head only with at least this many positions
+//                               (at least spline_knots + 4: the basis has
+//                               spline_knots + 1 columns)
 //   threads            = 0      OpenMP threads (0: the OpenMP default)
+//   spline_knots       = 5      knots (≥ 4) of the natural cubic spline in
+//                               position that, with 1 and log(t+1), forms the
+//                               position basis of the primary statistic
+//                               (position_residuals.hpp, within_document.hpp)
 // [criteria]
+//   entropy            = "total"  the entropy the decision uses: "total" (H, as
+//                               measured) or "content" (H_c = (H − h_b(p₀))/(1 − p₀),
+//                               the entropy of the attention beyond the sink);
+//                               both are always reported
+//   min_documents      = 5      GO/NO-GO needs at least this many independent
+//                               documents (distinct source files; windows of
+//                               one file are one document); fewer: INCONCLUSIVE
 //   direction          = "negative"  H1's sign: "negative", "positive" or "both"
 //   one_sided          = true   test in H1's direction (p 'less' for negative);
 //                               ignored for direction "both"
 //   adjust             = "bh"   multiple-comparison method for the head test:
 //                               "bh", "by" or "bonferroni"
-//   r_threshold        = 0.5    pooled |r| a head needs
+//   r_threshold        = 0.5    |pooled within-document r| a head needs
 //   alpha              = 0.01   on the adjusted p
 //   meaningful_fraction = 0.05  GO needs at least ceil(fraction · heads) heads passing
-//   null_abs_r_ceiling = 0.05   mean |r*| of the within-document shuffle null must not exceed this
-//   require_null_percentile = true   pooled |r| must exceed the 95th percentile of
-//                               |r*| of the shuffle null and of the circular-shift null
-//   doc_r_threshold    = 0.5    per-document |r_d| a document needs to "agree"
+//   null_abs_r_ceiling = 0.05   mean |r*| of the cross-document null must not exceed this
+//   require_null_percentile = true   |pooled within-document r| must exceed the
+//                               95th percentile of |r*| of the cross-document null
+//   doc_r_threshold    = 0.5    per-document |r_d| (within-document, position-
+//                               controlled) a document needs to "agree"
 //   doc_agree_fraction = 0.8    fraction of a head's documents that must agree
 //   min_n              = 30     a head with fewer pooled pairs cannot pass
 #include <cstdint>
@@ -44,6 +59,7 @@ namespace spectra::stats {
 
 enum class Direction { Negative, Positive, Both };
 enum class Adjust { BH, BY, Bonferroni };
+enum class EntropyKind { Total, Content };
 
 struct AnalysisConfig {
   // [analysis]
@@ -53,7 +69,10 @@ struct AnalysisConfig {
   double confidence = 0.95;
   int min_doc_positions = 10;
   int threads = 0;
+  int spline_knots = 5;
   // [criteria]
+  EntropyKind entropy = EntropyKind::Total;
+  int min_documents = 5;
   Direction direction = Direction::Negative;
   bool one_sided = true;
   Adjust adjust = Adjust::BH;
@@ -78,5 +97,6 @@ struct AnalysisConfig {
 
 const char* to_string(Direction d);
 const char* to_string(Adjust a);
+const char* to_string(EntropyKind e);
 
 }  // namespace spectra::stats

@@ -32,13 +32,23 @@ struct AnalysisResult {
   std::vector<HeadStats> heads;   // ordered by (layer, head)
   std::vector<int32_t> docs;      // doc ids, ascending
   std::vector<int64_t> doc_tokens;
+  std::vector<std::string> doc_source_file;  // per doc index: its source group's name
+  std::vector<uint32_t> doc_group;           // per doc index: source group 0..G−1
+  std::vector<uint8_t> doc_half;             // per doc index: 0 = half A, 1 = half B
   uint64_t rows = 0, rows_analysed = 0, rows_early = 0, rows_nonfinite = 0;
   Decision decision;
 };
 
-// source_name is used in error messages (the tuple file's path).
+// source_name is used in error messages (the tuple file's path). meta
+// (indexed by doc id, may be null) gives each document's source; windows of
+// one source file ("FILE" and "FILE#wN") form one independent document for
+// criteria.min_documents and the split halves. Without a source, each doc id
+// is its own source.
 AnalysisResult analyze_tuples(std::span<const TupleRow> rows, const AnalysisConfig& cfg,
-                              const std::string& source_name);
+                              const std::string& source_name, const std::vector<DocMeta>* meta = nullptr);
+
+// The source file of a document source label: "FILE#wN" → "FILE".
+std::string source_file_of(const std::string& source);
 
 // decision_json plus a "data" block (rows, rows_analysed, excluded rows,
 // documents, heads).

@@ -1,5 +1,6 @@
 #pragma once
-// Randomization controls for the pooled Pearson r of one head.
+// Sanity controls for the pooled Pearson r of one head (descriptive columns;
+// the decision uses the cross-document null of within_document.hpp).
 //
 // Both nulls keep each document's values together (documents are the unit of
 // replication), so the pooled means and variances are unchanged and only
@@ -9,8 +10,10 @@
 //                  (Fisher–Yates); destroys all dependence, incl. position.
 //  CircularShift:  within each document (ordered by position) y is rotated by
 //                  an offset drawn uniformly from 1..n_d−1; keeps the
-//                  autocorrelation of both series, so slow drifts shared by
-//                  ‖q‖ and H survive the null (a stricter control).
+//                  autocorrelation of both series but misaligns positions.
+//                  It does NOT guard against drift shared by ‖q‖ and H: with
+//                  series that trend with position, the unshifted alignment
+//                  has the largest r of all shifts.
 //
 // Summary of K null values r*_1..r*_K:
 //   mean_r      = mean of r*;            mean_abs_r = mean of |r*|

@@ -30,3 +30,16 @@ double normal_quantile(double p) {
 }
 
 }  // namespace spectra::stats
+
+namespace spectra::stats {
+
+PValues normal_test_p(double z) {
+  if (std::isnan(z)) return nan_p_values();
+  if (std::isinf(z)) return z > 0 ? PValues{0.0, 1.0, 0.0} : PValues{0.0, 0.0, 1.0};
+  const boost::math::normal_distribution<double> nd(0.0, 1.0);
+  const double lower = boost::math::cdf(nd, z);
+  const double upper = boost::math::cdf(boost::math::complement(nd, z));
+  return {std::min(1.0, 2.0 * std::min(lower, upper)), lower, upper};
+}
+
+}  // namespace spectra::stats

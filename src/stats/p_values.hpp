@@ -20,6 +20,11 @@ PValues t_test_p(double t, double df);
 // Standard normal quantile Φ⁻¹(p), 0 < p < 1.
 double normal_quantile(double p);
 
+// The same three p-values for a standard-normal statistic z (the
+// document-level meta-analysis): two_sided = 2·min(Φ(z), 1−Φ(z)), less = Φ(z),
+// greater = 1 − Φ(z) (scipy.stats.norm.cdf / .sf).
+PValues normal_test_p(double z);
+
 // NaN p-values everywhere (statistic undefined).
 PValues nan_p_values();
 

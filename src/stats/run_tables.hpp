@@ -7,6 +7,16 @@
 //
 // heads.csv: one row per (layer, head), ordered by layer then head:
 //   layer, head, kv_head, n, docs,
+//   within_r, within_ci_low, within_ci_high, within_z, within_se, within_tau2,
+//   within_i2, within_q, within_docs, within_p_two_sided, within_p_less,
+//   within_p_greater,                      the PRIMARY statistic on H
+//   cross_mean_r, cross_mean_abs_r, cross_q95_abs_r, cross_p_two_sided,
+//   cross_p_less,                          its cross-document null
+//   content_n, content_r, … content_cross_p_less   the same on H_c (n: rows with H_c)
+//   within_doc_r_mean, within_doc_frac_meeting   over the decision entropy's r_d
+//   half_a_r, half_a_p_adjusted, half_b_r, half_b_p_adjusted, selected_a,
+//   confirmed_b                            split halves (decision.hpp)
+//   (the columns below are DESCRIPTIVE: pooled over all rows, or sanity nulls)
 //   r, r_p_two_sided, r_p_less, r_p_greater, r_ci_low, r_ci_high,
 //   rho, rho_p_two_sided, rho_p_less,
 //   r_norm_entropy, r_norm_entropy_p_two_sided, r_norm_entropy_p_less,
@@ -16,7 +26,7 @@
 //   p_primary, p_bh, p_by, p_bonferroni, p_adjusted, bonferroni_significant,
 //   doc_r_mean, doc_r_sd, doc_sign_agreement, doc_frac_meeting,
 //   doc_fisher_z_mean, doc_fisher_t, doc_fisher_p_two_sided, doc_fisher_p_less,
-//   mean_q_norm, mean_entropy, mean_sink_mass,
+//   mean_q_norm, mean_entropy, mean_sink_mass, mean_content_entropy,
 //   crit_n, crit_r, crit_p, crit_null, crit_docs, passes, strong_opposite,
 //   dropped_nonfinite, note
 // (docs = documents that entered the per-document statistics; see
@@ -28,8 +38,13 @@
 // (means over the layer's heads with a defined value)
 //
 // docs.csv: one row per document, ordered by doc:
-//   doc, source, tokens, perplexity, positions, heads, mean_r, mean_abs_r,
+//   doc, source, source_file, half, tokens, perplexity, positions, heads,
+//   mean_r, mean_abs_r, mean_within_r, mean_abs_within_r,
 //   frac_heads_meeting, passing_heads_agreeing
+//   source_file: the independent document (source with any "#wN" removed);
+//   half: A or B of the split-half confirmation; mean_within_r: over the
+//   heads' within-document r_d (decision entropy); frac_heads_meeting and
+//   passing_heads_agreeing use that r_d;
 //   tokens: from the metadata when given, else largest pos + 1 in the tuples;
 //   positions: pairs analysed per head (the largest over heads);
 //   heads: heads with a defined r_d in this document; mean_r / mean_abs_r:
@@ -40,7 +55,9 @@
 //   metadata.
 //
 // head_docs.csv: one row per (layer, head, doc), ordered so:
-//   layer, head, doc, n, r
+//   layer, head, doc, n, r, within_r, within_n_eff, content_r, content_n_eff
+//   within_*: the within-document, position-controlled r_d and n_eff on H;
+//   content_*: the same on H_c (NaN: the document did not enter);
 //   n: pairs of that head in that document (pos ≥ min_position, finite);
 //   r: Pearson r within the document (nan when n < min_doc_positions or
 //   undefined). The per-document r behind the reproducibility columns.
@@ -66,7 +83,8 @@ std::string layers_csv(const std::vector<HeadStats>& heads);
 std::string head_docs_csv(const std::vector<HeadStats>& heads, const std::vector<int32_t>& docs);
 std::string docs_csv(const std::vector<HeadStats>& heads, const std::vector<int32_t>& docs,
                      const std::vector<int64_t>& doc_tokens, const AnalysisConfig& cfg,
-                     const std::vector<DocMeta>* meta);
+                     const std::vector<DocMeta>* meta, const std::vector<std::string>& source_file = {},
+                     const std::vector<uint8_t>& half = {});
 
 // Reads source/tokens/perplexity back from an existing docs.csv (so that
 // `spectra analyze` keeps the study's metadata when it rewrites the tables).

@@ -133,13 +133,13 @@ FinalizeResult finalize_study(const FinalizeInput& in) {
   stats::AnalysisResult res;
   {
     TupleReader reader(tuple_path);
-    res = stats::analyze_tuples(reader.rows(), acfg, tuple_path);
+    res = stats::analyze_tuples(reader.rows(), acfg, tuple_path, &meta);
   }
   throw_if_interrupted();
   stats::write_analysis(c.out, res, &meta);
   const double t_analysis = seconds_since(t0);
   kill_point("after-analysis");
-  out.decision = res.decision.go ? "GO" : "NO-GO";
+  out.decision = stats::to_string(res.decision.verdict);
   out.heads = res.decision.heads;
   out.heads_passing = res.decision.heads_passing;
   out.required_heads = res.decision.required_heads;

@@ -57,7 +57,7 @@ struct StudyRunOptions {
 struct StudyOutcome {
   std::string run_dir;
   StudyConfig config;  // effective
-  std::string decision;  // "GO" / "NO-GO"; empty when this process did not analyse (dry run, shard, rank > 0)
+  std::string decision;  // "GO" / "NO-GO" / "INCONCLUSIVE"; empty when this process did not analyse (dry run, shard, rank > 0)
   std::string status;    // what this process did, when it did not analyse
   size_t heads = 0, heads_passing = 0, required_heads = 0;
   size_t documents = 0, windows = 0;

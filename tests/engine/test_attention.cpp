@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -110,4 +111,38 @@ TEST(Attention, StatsOffGivesSameOutput) {
   attention_blocked(sh, {T, 0, q.data(), heads * hd, k.data(), v.data(), kv * hd, o1.data(), heads * hd}, &st);
   attention_blocked(sh, {T, 0, q.data(), heads * hd, k.data(), v.data(), kv * hd, o2.data(), heads * hd}, nullptr);
   for (size_t i = 0; i < o1.size(); ++i) ASSERT_EQ(o1[i], o2[i]);
+}
+
+// A NaN in a score row (here: one query element) must give a NaN entropy for
+// that row, never 0 (which would look perfectly sharp and pass the analysis'
+// finiteness filter); other rows stay finite. The fp32 path always, the bf16
+// path where the CPU has bf16 (oneDNN cannot build it elsewhere).
+TEST(Attention, NanScoreRowGivesNanEntropy) {
+  const int heads = 2, kv = 1, hd = 16;
+  const int64_t T = 40;
+  for (bool bf16 : {false, true}) {
+    if (bf16 && !cpu_has_bf16()) continue;
+    std::mt19937 rng(11);
+    std::normal_distribution<float> nd;
+    std::vector<float> q(T * heads * hd), k(T * kv * hd), v(T * kv * hd), o(q.size());
+    for (auto* a : {&q, &k, &v})
+      for (auto& x : *a) x = nd(rng);
+    const int64_t bad_t = 17, bad_h = 1;
+    q[bad_t * heads * hd + bad_h * hd + 3] = std::numeric_limits<float>::quiet_NaN();
+    const int64_t n = heads * T;
+    std::vector<float> s(4 * n);
+    AttnStats st{s.data(), s.data() + n, s.data() + 2 * n, s.data() + 3 * n, T};
+    AttnBlocking blk{8, 16};
+    blk.bf16 = bf16;
+    blk.bq_bf16 = 8;
+    blk.bk_bf16 = 16;
+    attention_blocked({heads, kv, hd}, {T, 0, q.data(), heads * hd, k.data(), v.data(), kv * hd, o.data(), heads * hd},
+                      &st, blk);
+    for (int h = 0; h < heads; ++h)
+      for (int64_t t = 0; t < T; ++t) {
+        const float H = st.entropy[h * T + t];
+        if (h == bad_h && t == bad_t) EXPECT_TRUE(std::isnan(H)) << "bf16=" << bf16 << " H=" << H;
+        else EXPECT_TRUE(std::isfinite(H)) << "bf16=" << bf16 << " h=" << h << " t=" << t;
+      }
+  }
 }

@@ -72,11 +72,15 @@ for h in heads:
         close(f"{tag} doc_r_mean", h["doc_r_mean"], float(np.mean(per_doc)))
         close(f"{tag} doc_r_sd", h["doc_r_sd"], float(np.std(per_doc, ddof=1)))
 
-keys = sorted(p_less)
-bh = multipletests([p_less[k] for k in keys], method="fdr_bh")[1]
-for k, v in zip(keys, bh):
-    h = next(x for x in heads if (int(x["layer"]), int(x["head"])) == k)
-    close(f"L{k[0]} H{k[1]} p_bh", h["p_bh"], float(v), 1e-7, 1e-300)
+# The head test's p (p_primary) is the one-sided document-level p of the
+# within-document statistic (criteria direction negative, one-sided, the
+# defaults); p_bh / p_by / p_bonferroni adjust it across the heads with one.
+prim = [(h, float(h["within_p_less"])) for h in heads if not math.isnan(float(h["within_p_less"]))]
+for method, col in (("fdr_bh", "p_bh"), ("fdr_by", "p_by"), ("bonferroni", "p_bonferroni")):
+    adj = multipletests([p for _, p in prim], method=method)[1] if prim else []
+    for (h, p), v in zip(prim, adj):
+        close(f"L{h['layer']} H{h['head']} p_primary", h["p_primary"], p, 0, 0)
+        close(f"L{h['layer']} H{h['head']} {col}", h[col], float(v), 1e-9, 1e-300)
 
 for row in layers:
     rs = [float(h["r"]) for h in heads if h["layer"] == row["layer"] and not math.isnan(float(h["r"]))]

@@ -137,6 +137,7 @@ TEST(Analyze, PlantedHeadPassesAndOutputIsDeterministic) {
   // Every pooled statistic, recomputed independently from tuples.npy with
   // scipy.stats / statsmodels (default min_position 16, min_doc_positions 10).
   EXPECT_EQ(test::run_python("check_run_tables.py", run.string() + " 16 10"), 0);
+  EXPECT_EQ(test::run_python("check_within.py", run.string() + " 16 10 5 0.95"), 0);
 
   auto layers = read_csv(run / "layers.csv");
   ASSERT_EQ(layers.size(), 1u + kLayers);
@@ -185,10 +186,10 @@ TEST(Analyze, MetadataIsKeptAndCsvTuplesWork) {
   write_file_atomic((run / "docs.csv").string(),
                     "doc,source,tokens,perplexity\n0,\"bible.txt, ch. 1\",300,12.5\n1,fortunes,300,30\n");
   auto r = analyze_run(run.string(), "", {});
-  EXPECT_TRUE(r.decision.go);
+  EXPECT_EQ(r.decision.verdict, Verdict::Go);
   auto text = test::read_text(run / "docs.csv");
-  EXPECT_NE(text.find("0,\"bible.txt, ch. 1\",300,12.5,"), std::string::npos) << text;
-  EXPECT_NE(text.find("1,fortunes,300,30,"), std::string::npos) << text;
+  EXPECT_NE(text.find("0,\"bible.txt, ch. 1\",\"bible.txt, ch. 1\",A,300,12.5,"), std::string::npos) << text;
+  EXPECT_NE(text.find("1,fortunes,fortunes,"), std::string::npos) << text;
   fs::remove_all(run);
 }
 
