@@ -1,6 +1,6 @@
 #pragma once
-// Helpers for the study tests: fresh temporary folders, file writing, a fake
-// tokenizer (one token per byte + BOS) and running the spectra executable.
+// Helpers for the study tests: a fake tokenizer (one token per byte + BOS),
+// plus the shared helpers of tests/support/ (temp folders, files, running spectra).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,29 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "cli_support.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace spectra::study_test {
 
-inline std::filesystem::path fresh_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("spectra_study_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
-
-inline void write_file(const std::filesystem::path& p, const std::string& data) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary);
-  out << data;
-}
-
-inline std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// Temp folders, file I/O and running spectra: the shared test helpers.
+using test_support::fresh_dir;
+using test_support::read_file;
+using test_support::write_file;
 
 // Byte tokenizer: id = byte + 3, BOS = 1, EOS = 2.
 class ByteTokenizer : public Tokenizer {
@@ -59,23 +45,7 @@ class ByteTokenizer : public Tokenizer {
   std::string kind() const override { return "bytes"; }
 };
 
-struct CmdResult {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `spectra ARGS` (through the shell) in `cwd`.
-inline CmdResult run_spectra(const std::string& args, const std::string& cwd = "") {
-  std::string cmd = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + std::string("'") + SPECTRA_EXE + "' " + args + " 2>&1";
-  CmdResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = ::pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using test_support::CmdResult;
+using test_support::run_spectra;
 
 }  // namespace spectra::study_test
