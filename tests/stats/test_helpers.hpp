@@ -9,14 +9,11 @@
 #include <string>
 #include <unistd.h>
 
+#include "cli_support.hpp"
+
 namespace spectra::test {
 
-inline std::filesystem::path fresh_dir(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("spectra_stats_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
+using test_support::fresh_dir;  // tests/support/cli_support.hpp
 
 // Runs `python3 SCRIPT ARGS...` (script relative to tests/stats); returns the exit code.
 inline int run_python(const std::string& script, const std::string& args) {
@@ -24,11 +21,6 @@ inline int run_python(const std::string& script, const std::string& args) {
   return std::system(cmd.c_str());
 }
 
-inline std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+inline std::string read_text(const std::filesystem::path& p) { return test_support::read_file(p); }
 
 }  // namespace spectra::test
