@@ -13,6 +13,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 jobs="$(nproc)"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
+export CCACHE_BASEDIR="$root"   # ccache hits across clones in other folders
 "$root/scripts/deps.sh" --test
 "$root/scripts/fetch_model.sh"
 "$root/scripts/build.sh" --tests
