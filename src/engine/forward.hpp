@@ -36,6 +36,10 @@ struct EngineOptions {
   // activations are O(chunk × width) and only one layer's K/V (T × kv width)
   // is kept. The statistics are per query row and do not depend on it.
   int64_t prefill_chunk = 4096;
+  // The attention-budget statistic k_budget (HeadProbe): the mass P it
+  // covers, and whether it is computed at all (off: k_budget is NaN).
+  float budget_mass = 0.9f;
+  bool budget_stat = true;
   // Called after each layer with (layers done, total layers), on the thread
   // that called forward(), outside any parallel region. It is also the
   // cancellation point: an exception thrown from it stops the pass and

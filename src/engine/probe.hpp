@@ -26,7 +26,21 @@ struct HeadProbe {
   const float* entropy = nullptr;   // nats
   const float* sink_mass = nullptr; // attention on position 0
   const float* max_attn = nullptr;  // largest attention weight
+  // Norm-vs-direction decomposition and attention budget (issue #14). With
+  // s_j = q·k_j/√d the row's scores and p = softmax(s):
+  const float* entropy_fixed_norm = nullptr;  // H of softmax(s·c/‖q‖), c = the head's reference norm
+                                              // (mean ‖q‖ over the forward call's positions ≥ kRefNormSkip)
+  const float* neg_var_score = nullptr;       // −Var_p(s) = dH/d ln‖q‖
+  const float* max_score = nullptr;           // max_j s_j
+  const float* logsumexp = nullptr;           // log Σ_j e^{s_j}
+  const float* k_budget = nullptr;            // smallest k whose k largest p_j sum to ≥ P (exact integer;
+                                              // NaN when the budget statistic is off)
 };
+
+// The reference norm c of entropy_fixed_norm leaves out the attention-sink
+// positions 0 .. kRefNormSkip−1 (all positions are used when a forward call
+// has no others).
+inline constexpr int kRefNormSkip = 4;
 
 // Every per-token statistic of a HeadProbe, by name, in the order of the
 // tuple file's columns. Code that handles "all the statistics" (the Python
@@ -41,6 +55,11 @@ inline constexpr HeadProbeField kHeadProbeFields[] = {
     {"entropy", &HeadProbe::entropy},
     {"sink_mass", &HeadProbe::sink_mass},
     {"max_attn", &HeadProbe::max_attn},
+    {"entropy_fixed_norm", &HeadProbe::entropy_fixed_norm},
+    {"neg_var_score", &HeadProbe::neg_var_score},
+    {"max_score", &HeadProbe::max_score},
+    {"logsumexp", &HeadProbe::logsumexp},
+    {"k_budget", &HeadProbe::k_budget},
 };
 inline constexpr int kNumHeadProbeFields = static_cast<int>(std::size(kHeadProbeFields));
 
