@@ -21,8 +21,11 @@
 
 #include "observers/tuple.hpp"
 #include "stats/analysis_config.hpp"
+#include "stats/budget.hpp"
 #include "stats/decision.hpp"
 #include "stats/head_statistics.hpp"
+#include "stats/mechanism.hpp"
+#include "stats/mechanism_tables.hpp"
 #include "stats/run_tables.hpp"
 
 namespace spectra::stats {
@@ -30,6 +33,8 @@ namespace spectra::stats {
 struct AnalysisResult {
   AnalysisConfig config;
   std::vector<HeadStats> heads;   // ordered by (layer, head)
+  std::vector<MechanismStats> mechanism;  // per head, same order (issue #14, mechanism.hpp)
+  std::vector<BudgetStats> budget;        // per head, same order (issue #14, budget.hpp)
   std::vector<int32_t> docs;      // doc ids, ascending
   std::vector<int64_t> doc_tokens;
   std::vector<std::string> doc_source_file;  // per doc index: its source group's name
@@ -54,9 +59,10 @@ std::string source_file_of(const std::string& source);
 // documents, heads).
 nlohmann::ordered_json analysis_json(const AnalysisResult& result);
 
-// Writes DIR/heads.csv, DIR/layers.csv, DIR/docs.csv, DIR/head_docs.csv and
-// DIR/decision.json
-// atomically. meta may be null.
+// Writes DIR/heads.csv, DIR/layers.csv, DIR/docs.csv, DIR/head_docs.csv,
+// DIR/decision.json and the issue-#14 tables DIR/mechanism.csv,
+// DIR/mechanism_layers.csv, DIR/budget.csv, DIR/budget_layers.csv
+// (mechanism_tables.hpp) atomically. meta may be null.
 void write_analysis(const std::string& dir, const AnalysisResult& result, const std::vector<DocMeta>* meta);
 
 // `spectra analyze`: reads RUN_DIR/tuples.npy (or .csv) and, if present,
