@@ -198,7 +198,7 @@ BudgetStats compute_budget(const HeadData& d, const AnalysisConfig& /*cfg*/, std
     long double mb = 0;
     for (size_t i = 0; i < s.n_eval; ++i) {
       const double b = std::min(ev.cap[i], std::exp(g[p][i] + c));
-      covered += b >= ev.k[i];
+      covered += b >= ev.k[i] * (1.0 - kCoverTolerance);
       mb += b;
     }
     s.coverage[p] = static_cast<double>(covered) / static_cast<double>(s.n_eval);

@@ -38,7 +38,10 @@
 // evaluation rows equals B* (all budgets capped: when B* ≥ the mean of t + 1
 // every budget is t + 1). This only sets the budget level; it never looks at
 // whether a budget covers its token. Coverage = fraction of evaluation rows
-// with b_t ≥ k_P(t).
+// with b_t ≥ k_P(t)·(1 − kCoverTolerance): a budget equal to k up to rounding
+// covers it (when the two halves have the same lengths, the matched fixed
+// budget is exactly the integer b90, and the last bits of the bisection must
+// not decide).
 #include <array>
 #include <span>
 #include <string>
@@ -56,6 +59,7 @@ enum BudgetPolicy { kFixed = 0, kPosition = 1, kQnorm = 2, kQnormPosition = 3, k
 inline constexpr double kBudgetFitCoverage = 0.9;
 inline constexpr int kBackfitIterations = 10;
 inline constexpr int kBisectionSteps = 100;
+inline constexpr double kCoverTolerance = 1e-9;
 inline constexpr const char* kBudgetNeeds = "k_budget (k_P)";
 
 struct BudgetStats {
