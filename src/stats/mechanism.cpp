@@ -64,7 +64,7 @@ void decomposition(const HeadData& d, const AnalysisConfig& cfg, MechanismStats&
   }
   m.r_h = dersimonian_laird(z, v, cfg.confidence);
   m.r_fix = dersimonian_laird(zf, vf, cfg.confidence);
-  m.fraction_norm = m.var_ratio_norm = kNaN;
+  m.fraction_norm = m.var_ratio_norm = m.norm_dominant = kNaN;
   if (m.n == 0) {
     m.fraction_note = "not measured";
     add(m.note, std::string("not measured in this run: needs ") + kMechanismNeeds);
@@ -79,9 +79,11 @@ void decomposition(const HeadData& d, const AnalysisConfig& cfg, MechanismStats&
   if (std::fabs(r) < kMinAbsRForFraction) {
     m.fraction_note = "|r| < 0.05: no association to decompose";
   } else if (r * rf < 0) {
-    m.fraction_note = "r_fix has the opposite sign of r";
+    m.fraction_note = "r_fix has the opposite sign of r (the norm channel carries more than all of it)";
+    m.norm_dominant = 1;
   } else {
     m.fraction_norm = 1.0 - rf / r;
+    m.norm_dominant = m.fraction_norm >= 0.5 ? 1 : 0;
   }
 }
 

@@ -37,6 +37,10 @@
 //             documents: the share of H's within-document, beyond-position
 //             variance carried by the norm channel H − H_fix (it can exceed
 //             1 when H_fix and H − H_fix are anti-correlated).
+//   norm_dominant = 1 when fraction_norm ≥ 0.5 or r_fix has the opposite
+//             sign of r (holding the norm fixed removes more than all of the
+//             association: the direction channel works against it), 0 when
+//             fraction_norm < 0.5, NaN otherwise (|r| small, not measured).
 //
 // TEMPERATURE SLOPE: per document (rows with neg_var_score, ≥
 // min_doc_positions), ln‖q‖ and H residualised on the position basis; the
@@ -67,7 +71,7 @@ struct MechanismStats {
   size_t n = 0;           // rows with H_fix (pos ≥ min_position)
   size_t docs = 0;        // documents entered
   MetaResult r_h, r_fix;  // pooled r(‖q‖, H) and r(‖q‖, H_fix)
-  double fraction_norm = 0, var_ratio_norm = 0;
+  double fraction_norm = 0, var_ratio_norm = 0, norm_dominant = 0;
   std::string fraction_note;
   // Temperature slope
   size_t slope_n = 0, slope_docs = 0;

@@ -58,7 +58,7 @@ double mean_of(const std::vector<double>& v) {
 
 std::string mechanism_csv(const std::vector<HeadStats>& heads, const std::vector<MechanismStats>& ms) {
   std::string out =
-      "layer,head,n,docs,r,r_ci_low,r_ci_high,r_fix,r_fix_ci_low,r_fix_ci_high,fraction_norm,fraction_note,"
+      "layer,head,n,docs,r,r_ci_low,r_ci_high,r_fix,r_fix_ci_low,r_fix_ci_high,fraction_norm,fraction_note,norm_dominant,"
       "var_ratio_norm,slope_n,slope_docs,neg_var_median,slope,slope_ci_low,slope_ci_high,slope_ratio,slope_agrees,"
       "note\n";
   for (size_t i = 0; i < heads.size() && i < ms.size(); ++i) {
@@ -70,7 +70,7 @@ std::string mechanism_csv(const std::vector<HeadStats>& heads, const std::vector
       if (r->defined()) l.num(r->r).num(r->ci_low).num(r->ci_high);
       else l.num(kNaN).num(kNaN).num(kNaN);
     }
-    l.num(m.fraction_norm).text(m.fraction_note).num(m.var_ratio_norm);
+    l.num(m.fraction_norm).text(m.fraction_note).num(m.norm_dominant).num(m.var_ratio_norm);
     l.integer(static_cast<int64_t>(m.slope_n)).integer(static_cast<int64_t>(m.slope_docs)).num(m.neg_var_median);
     l.num(m.slope).num(m.slope_ci_low).num(m.slope_ci_high).num(m.slope_ratio).flag(m.slope_agrees).text(m.note);
     out += l.str();
@@ -89,10 +89,8 @@ std::string mechanism_layers_csv(const std::vector<HeadStats>& heads, const std:
     const MechanismStats& m = ms[i];
     ++a.heads;
     a.measured += m.n > 0;
-    if (std::isfinite(m.fraction_norm)) {
-      a.frac.push_back(m.fraction_norm);
-      (m.fraction_norm >= 0.5 ? a.norm : a.dir)++;
-    }
+    if (std::isfinite(m.fraction_norm)) a.frac.push_back(m.fraction_norm);
+    if (std::isfinite(m.norm_dominant)) (m.norm_dominant > 0.5 ? a.norm : a.dir)++;
     if (std::isfinite(m.var_ratio_norm)) a.var.push_back(m.var_ratio_norm);
     if (std::isfinite(m.slope_ratio)) a.ratio.push_back(m.slope_ratio), a.agree += m.slope_agrees;
   }

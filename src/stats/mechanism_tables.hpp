@@ -8,6 +8,7 @@
 //   r, r_ci_low, r_ci_high,                pooled within-document r(‖q‖, H)
 //   r_fix, r_fix_ci_low, r_fix_ci_high,    the same with H_fix
 //   fraction_norm, fraction_note,          1 − r_fix/r (NaN + why when undefined)
+//   norm_dominant,                         1 / 0 / nan (mechanism.hpp)
 //   var_ratio_norm,                        Σ SS(e_H − e_Hfix)/Σ SS(e_H)
 //   slope_n, slope_docs, neg_var_median,   temperature slope: median −Var_p(s)
 //   slope, slope_ci_low, slope_ci_high,    observed dH/d ln‖q‖ (within documents,
@@ -18,7 +19,7 @@
 //
 // mechanism_layers.csv: one row per layer:
 //   layer, heads, heads_measured, heads_fraction_defined, median_fraction_norm,
-//   heads_norm_dominant (fraction ≥ 0.5), heads_direction_dominant (< 0.5),
+//   heads_norm_dominant, heads_direction_dominant (norm_dominant 1 / 0),
 //   mean_var_ratio_norm, heads_slope_defined, median_slope_ratio,
 //   heads_slope_agree
 //
