@@ -253,23 +253,15 @@ TEST(MechanismOldRun, Version1TuplesAnalyseAndReportAsNotMeasured) {
   {
     std::mt19937_64 gen(7);
     std::normal_distribution<double> nd;
-    std::string dict = "{'descr': " + tuple_npy_descr_v1() + ", 'fortran_order': False, 'shape': (" +
-                       std::to_string(6 * 2 * 80) + ",), }";
-    const size_t total = (10 + dict.size() + 1 + 63) / 64 * 64;
-    dict.append(total - 10 - dict.size() - 1, ' ');
-    dict += '\n';
-    std::string s("\x93NUMPY\x01\x00", 8);
-    s += static_cast<char>(dict.size() & 0xff);
-    s += static_cast<char>(dict.size() >> 8);
-    s += dict;
+    std::vector<TupleRowV1> rows;
     for (int d = 0; d < 6; ++d)
       for (int h = 0; h < 2; ++h)
         for (int t = 0; t < 80; ++t) {
           const double q = 10 + nd(gen);
-          TupleRowV1 r{d, 0, h, h, t, 5, static_cast<float>(q), static_cast<float>(3 - 0.2 * q + 0.1 * nd(gen)), 0.2f, 0.5f};
-          s.append(reinterpret_cast<const char*>(&r), sizeof r);
+          rows.push_back({d, 0, h, h, t, 5, static_cast<float>(q), static_cast<float>(3 - 0.2 * q + 0.1 * nd(gen)),
+                          0.2f, 0.5f});
         }
-    test_support::write_file(dir / "tuples.npy", s);
+    test_support::write_file(dir / "tuples.npy", test_support::tuple_v1_npy(rows));
   }
   EXPECT_EQ(tuple_npy_file_version((dir / "tuples.npy").string()), 1);
   test_support::write_file(dir / "config.toml", "[analysis]\npermutations = 5\n");

@@ -64,21 +64,12 @@ void expect_v1_row(const TupleRow& got, int64_t i) {
 // A record-version-1 npy as the writer before #14 wrote it (v1.0 header,
 // padded to 64 bytes, 40-byte rows).
 std::string v1_npy_bytes(int64_t n) {
-  std::string dict = "{'descr': " + tuple_npy_descr_v1() + ", 'fortran_order': False, 'shape': (" +
-                     std::to_string(n) + ",), }";
-  const size_t total = (10 + dict.size() + 1 + 63) / 64 * 64;
-  dict.append(total - 10 - dict.size() - 1, ' ');
-  dict += '\n';
-  std::string s("\x93NUMPY\x01\x00", 8);
-  s += static_cast<char>(dict.size() & 0xff);
-  s += static_cast<char>(dict.size() >> 8);
-  s += dict;
+  std::vector<TupleRowV1> v;
   for (int64_t i = 0; i < n; ++i) {
     const TupleRow r = pattern_row(i);
-    TupleRowV1 v{r.doc, r.layer, r.head, r.kv_head, r.pos, r.token, r.q_norm, r.entropy, r.sink_mass, r.max_attn};
-    s.append(reinterpret_cast<const char*>(&v), sizeof v);
+    v.push_back({r.doc, r.layer, r.head, r.kv_head, r.pos, r.token, r.q_norm, r.entropy, r.sink_mass, r.max_attn});
   }
-  return s;
+  return test_support::tuple_v1_npy(v);
 }
 
 std::vector<TupleRow> pattern(int64_t n) {
