@@ -286,3 +286,31 @@ TEST(MechanismOldRun, Version1TuplesAnalyseAndReportAsNotMeasured) {
   EXPECT_NE(html.find("Not measured in this run: needs k_budget"), std::string::npos);
   fs::remove_all(dir);
 }
+
+// The report of the synthetic run: the two sections with their numbers, the
+// three kinds of figures, and byte-identical output when run again.
+TEST_F(Mechanism, ReportShowsTheNewSectionsAndFigures) {
+  const std::string dir = test_support::quote(run_->string());
+  auto res = run_spectra("report " + dir);
+  ASSERT_EQ(res.status, 0) << res.output;
+  const std::string md = test::read_text(*run_ / "report.md");
+  EXPECT_NE(md.find("## Norm channel or direction"), std::string::npos);
+  EXPECT_EQ(md.find("Not measured in this run"), std::string::npos);
+  // Layer 0: one norm-dominated head (L0 H0), one direction-dominated (L0 H1).
+  EXPECT_NE(md.find("In **1** the norm channel dominates"), std::string::npos) << md;
+  EXPECT_NE(md.find("In **1** less than half disappears"), std::string::npos);
+  EXPECT_NE(md.find("| L0 H0 | "), std::string::npos);
+  EXPECT_NE(md.find("## Attention budget from ‖q‖ (held out)"), std::string::npos);
+  EXPECT_NE(md.find("**Does ‖q‖ add anything over position?**"), std::string::npos);
+  for (const char* f : {"heatmap_norm_fraction", "mechanism_L0_H0", "mechanism_L0_H1", "budget_coverage"}) {
+    EXPECT_TRUE(fs::exists(*run_ / "figures" / (std::string(f) + ".png"))) << f;
+    EXPECT_NE(md.find(std::string("figures/") + f + ".png"), std::string::npos) << f;
+  }
+  const std::string html = test::read_text(*run_ / "report.html");
+  EXPECT_NE(html.find("<section id=\"mechanism\">"), std::string::npos);
+  EXPECT_NE(html.find("<section id=\"budget\">"), std::string::npos);
+  res = run_spectra("report " + dir);
+  ASSERT_EQ(res.status, 0) << res.output;
+  EXPECT_EQ(test::read_text(*run_ / "report.md"), md);
+  EXPECT_EQ(test::read_text(*run_ / "report.html"), html);
+}
