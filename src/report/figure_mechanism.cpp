@@ -2,8 +2,8 @@
 // association through the norm channel; for the strongest heads, H and H_fix
 // against ‖q‖; held-out budget coverage at equal mean budget per layer.
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <map>
 #include <sstream>
 
@@ -44,9 +44,11 @@ std::vector<FigureInfo> figure_mechanism(Gnuplot& gp, const RunFolder& run, cons
     f.data = {{"cells.dat", cells.str()}};
     std::ostringstream s;
     s << "set lmargin at screen " << HeatmapLayout::left << "\nset rmargin at screen " << HeatmapLayout::right
-      << "\nset bmargin at screen " << HeatmapLayout::bottom << "\nset tmargin at screen " << HeatmapLayout::top << '\n';
+      << "\nset bmargin at screen " << HeatmapLayout::bottom << "\nset tmargin at screen " << HeatmapLayout::top
+      << '\n';
     s << "set palette defined (0 '#f7fcf5', 0.25 '#c7e9c0', 0.5 '#74c476', 0.75 '#238b45', 1 '#00441b')\n";
-    s << "set cbrange [0:1]\nset cbtics 0,0.25,1\nset cblabel " << gp_str("fraction 1 − r_{fix}/r (clipped to 0..1)") << '\n';
+    s << "set cbrange [0:1]\nset cbtics 0,0.25,1\nset cblabel " << gp_str("fraction 1 − r_{fix}/r (clipped to 0..1)")
+      << '\n';
     s << "set colorbox user origin screen 0.84, screen " << HeatmapLayout::bottom << " size screen 0.03, screen "
       << (HeatmapLayout::top - HeatmapLayout::bottom) << '\n';
     s << "set xrange [-0.5:" << H - 0.5 << "]\nset yrange [-0.5:" << L - 0.5 << "]\n";
@@ -54,18 +56,20 @@ std::vector<FigureInfo> figure_mechanism(Gnuplot& gp, const RunFolder& run, cons
       << " out nomirror\n";
     s << "set xlabel 'query head'\nset ylabel 'layer'\nset object 1 rectangle from graph 0,0 to graph 1,1 behind "
          "fillcolor rgb '#bdbdbd' fs solid noborder\n";
-    s << "set title " << gp_str("Fraction of the within-document ‖q‖–H association through the norm channel\n{/*0.8 " +
-                                std::to_string(defined) + " heads drawn; grey = |r| < 0.05 or not measured}")
+    s << "set title "
+      << gp_str("Fraction of the within-document ‖q‖–H association through the norm channel\n{/*0.8 " +
+                std::to_string(defined) + " heads drawn; grey = |r| < 0.05 or not measured}")
       << '\n';
     s << "plot 'cells.dat' using 1:2:3 with image notitle\n";
     f.script = s.str();
     gp.render(f);
-    out.push_back({f.name, "Norm-channel fraction, layers × heads",
-                   "1 − r_fix/r per head: r is the pooled within-document, position-controlled r(‖q‖, H), r_fix the "
-                   "same with H_fix (the entropy at the head's reference norm). Dark: the association disappears "
-                   "when the norm is held fixed (norm/temperature channel); light: it survives (the direction of q "
-                   "co-varies with its norm). Heads where r_fix has the opposite sign of r (fraction above 1) are drawn as 1, "
-                   "negative fractions as 0. Grey: |r| < 0.05 or not measured."});
+    out.push_back(
+        {f.name, "Norm-channel fraction, layers × heads",
+         "1 − r_fix/r per head: r is the pooled within-document, position-controlled r(‖q‖, H), r_fix the "
+         "same with H_fix (the entropy at the head's reference norm). Dark: the association disappears "
+         "when the norm is held fixed (norm/temperature channel); light: it survives (the direction of q "
+         "co-varies with its norm). Heads where r_fix has the opposite sign of r (fraction above 1) are drawn as 1, "
+         "negative fractions as 0. Grey: |r| < 0.05 or not measured."});
   }
   // Scatters of H and H_fix against ‖q‖ for the strongest heads.
   {
@@ -100,9 +104,10 @@ std::vector<FigureInfo> figure_mechanism(Gnuplot& gp, const RunFolder& run, cons
         f.height = 520;
         f.data = {{"pts.dat", dat.str()}};
         std::ostringstream s;
-        s << "set title " << gp_str(head_label(m.layer, m.head) + ": r(‖q‖, H) = " + fixed(m.r, 3) +
-                                    ", r(‖q‖, H_{fix}) = " + fixed(m.r_fix, 3) + ", fraction via norm " +
-                                    (std::isfinite(m.fraction) ? fixed(m.fraction, 2) : std::string("undefined")))
+        s << "set title "
+          << gp_str(head_label(m.layer, m.head) + ": r(‖q‖, H) = " + fixed(m.r, 3) +
+                    ", r(‖q‖, H_{fix}) = " + fixed(m.r_fix, 3) + ", fraction via norm " +
+                    (std::isfinite(m.fraction) ? fixed(m.fraction, 2) : std::string("undefined")))
           << '\n';
         s << "set xlabel 'query norm ‖q‖₂'\nset ylabel 'entropy (nats)'\nset tics out nomirror\n";
         s << "set key top right box opaque font ',9'\n";

@@ -37,11 +37,13 @@ std::string list_layers(const std::vector<int>& v) {
 }  // namespace
 
 std::string mechanism_not_measured(const RunFolder& run) {
-  const std::string needs = "needs the tuple columns entropy_fixed_norm (H_fix) and neg_var_score (−Var_p(s)), "
-                            "tuple record version 2 from an engine that fills them";
+  const std::string needs =
+      "needs the tuple columns entropy_fixed_norm (H_fix) and neg_var_score (−Var_p(s)), "
+      "tuple record version 2 from an engine that fills them";
   if (!run.has_mechanism)
     return "Not computed for this run: it was analysed before this analysis existed (no `mechanism.csv`); "
-           "`spectra analyze` computes it, and it " + needs + ".";
+           "`spectra analyze` computes it, and it " +
+           needs + ".";
   for (const auto& m : run.mechanism)
     if (m.n > 0 || m.slope_n > 0) return "";
   return "Not measured in this run: needs entropy_fixed_norm (H_fix) and neg_var_score (−Var_p(s)) — the tuples of "
@@ -56,8 +58,7 @@ std::string budget_not_measured(const RunFolder& run) {
   for (const auto& b : run.budget)
     if (b.defined()) return "";
   for (const auto& b : run.budget)
-    if (b.note.find("not measured") == std::string::npos && !b.note.empty())
-      return "Not evaluated: " + b.note + ".";
+    if (b.note.find("not measured") == std::string::npos && !b.note.empty()) return "Not evaluated: " + b.note + ".";
   return "Not measured in this run: needs k_budget (k_P) — the tuples of this run lack it (written before tuple "
          "record version 2, or the budget statistic was off), so the budget evaluation is skipped.";
 }
@@ -79,6 +80,8 @@ std::string section_mechanism(const RunFolder& run) {
     o << nm << "\n\n";
     return o.str();
   }
+  bool any_fix = false, any_slope = false;
+  for (const auto& m : run.mechanism) any_fix = any_fix || m.n > 0, any_slope = any_slope || m.slope_n > 0;
   std::vector<double> frac, var, ratio;
   int64_t measured = 0, norm_dom = 0, dir_dom = 0, slope_def = 0, agree = 0, undefined_small = 0, undefined_sign = 0;
   struct LayerAgg {
@@ -90,8 +93,10 @@ std::string section_mechanism(const RunFolder& run) {
     ++measured;
     if (std::isfinite(m.fraction)) frac.push_back(m.fraction);
     if (std::isfinite(m.norm_dominant)) {
-      if (m.norm_dominant > 0.5) ++norm_dom, ++layers[m.layer].norm;
-      else ++dir_dom, ++layers[m.layer].dir;
+      if (m.norm_dominant > 0.5)
+        ++norm_dom, ++layers[m.layer].norm;
+      else
+        ++dir_dom, ++layers[m.layer].dir;
       if (!std::isfinite(m.fraction)) ++undefined_sign;
     } else if (m.n > 0 && std::isfinite(m.r)) {
       ++undefined_small;
@@ -101,26 +106,61 @@ std::string section_mechanism(const RunFolder& run) {
   }
   std::vector<int> norm_layers, dir_layers;
   for (const auto& [l, a] : layers) {
-    if (a.norm > a.dir) norm_layers.push_back(l);
-    else if (a.dir > a.norm) dir_layers.push_back(l);
+    if (a.norm > a.dir)
+      norm_layers.push_back(l);
+    else if (a.dir > a.norm)
+      dir_layers.push_back(l);
   }
-  o << "- **Which channel.** Of " << measured << " heads with H_fix, " << norm_dom + dir_dom
-    << " can be classified (" << undefined_small << " have |r| < 0.05: nothing to decompose). In **" << norm_dom
-    << "** the norm channel dominates: at least half of the within-document association disappears when the norm "
-       "is held fixed (in "
-    << undefined_sign << " of them r_fix even has the opposite sign, so the fraction is undefined and above 1). In **"
-    << dir_dom << "** less than half disappears: the direction of q, co-varying with its norm, carries most of it. "
-    << "Median defined fraction " << fixed(median(frac), 2) << " (" << frac.size() << " heads).\n";
-  o << "- **Where.** Layers where norm-dominated heads are the majority: " << list_layers(norm_layers)
-    << "; direction-dominated: " << list_layers(dir_layers) << ".\n";
-  o << "- **Variance.** The norm channel H − H_fix carries a median " << percent(median(var), 0)
-    << " of H's within-document, beyond-position variance.\n";
-  o << "- **Temperature slope.** In " << agree << " of " << slope_def
-    << " heads the observed within-document slope of H on ln‖q‖ is within ×0.8–1.25 of the median −Var_p(s), "
-       "the slope expected if the association went through the temperature alone (median ratio "
-    << fixed(median(ratio), 2) << ").\n";
+  if (!any_fix)
+    o << "- **Which channel.** Not measured in this run: needs entropy_fixed_norm (H_fix); the decomposition is "
+         "skipped.\n";
+  else
+    o << "- **Which channel.** Of " << measured << " heads with H_fix, " << norm_dom + dir_dom << " can be classified ("
+      << undefined_small << " have |r| < 0.05: nothing to decompose). In **" << norm_dom
+      << "** the norm channel dominates: at least half of the within-document association disappears when the norm "
+         "is held fixed (in "
+      << undefined_sign << " of them r_fix even has the opposite sign, so the fraction is undefined and above 1). In **"
+      << dir_dom << "** less than half disappears: the direction of q, co-varying with its norm, carries most of it. "
+      << "Median defined fraction " << fixed(median(frac), 2) << " (" << frac.size() << " heads).\n";
+  if (any_fix)
+    o << "- **Where.** Layers where norm-dominated heads are the majority: " << list_layers(norm_layers)
+      << "; direction-dominated: " << list_layers(dir_layers) << ".\n";
+  if (any_fix)
+    o << "- **Variance.** The norm channel H − H_fix carries a median " << percent(median(var), 0)
+      << " of H's within-document, beyond-position variance.\n";
+  if (!any_slope)
+    o << "- **Temperature slope.** Not measured in this run: needs neg_var_score (−Var_p(s)); skipped.\n";
+  else
+    o << "- **Temperature slope.** In " << agree << " of " << slope_def
+      << " heads the observed within-document slope of H on ln‖q‖ is within ×0.8–1.25 of the median −Var_p(s), "
+         "the slope expected if the association went through the temperature alone (median ratio "
+      << fixed(median(ratio), 2) << ").\n";
   o << "- These are associations across tokens within documents. H_fix is computed from the same row at a "
        "different norm; it describes the softmax, not what the model would do with a different query.\n\n";
+  // Per layer.
+  {
+    struct Row {
+      int heads = 0, norm = 0, dir = 0, agree = 0, slope = 0;
+      std::vector<double> frac, var;
+    };
+    std::map<int, Row> rows;
+    for (const auto& m : run.mechanism) {
+      if (m.n == 0 && m.slope_n == 0) continue;
+      Row& r = rows[m.layer];
+      ++r.heads;
+      if (std::isfinite(m.norm_dominant)) (m.norm_dominant > 0.5 ? r.norm : r.dir)++;
+      r.frac.push_back(m.fraction);
+      r.var.push_back(m.var_ratio);
+      if (std::isfinite(m.slope_ratio)) ++r.slope, r.agree += m.slope_agrees;
+    }
+    o << "| layer | heads measured | norm-dominated | direction-dominated | median fraction | median Var(H − "
+         "H_fix)/Var(H) "
+         "| slope agrees |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+    for (const auto& [l, r] : rows)
+      o << "| " << l << " | " << r.heads << " | " << r.norm << " | " << r.dir << " | " << fixed(median(r.frac), 2)
+        << " | " << fixed(median(r.var), 2) << " | " << r.agree << " of " << r.slope << " |\n";
+    o << "\n";
+  }
   // Strongest heads.
   std::vector<const MechanismHead*> v;
   for (const auto& m : run.mechanism)
@@ -193,8 +233,8 @@ std::string section_budget(const RunFolder& run) {
   o << "- **Does ‖q‖ add anything over position?** ‖q‖ + position beats position alone by more than one "
        "percentage point in **"
     << q_adds << " of " << defined << "** heads (worse in " << q_worse << "); mean gain "
-    << signed_fixed(100.0 * mean(gain_pos), 1) << " points. Layers where it adds in most heads: "
-    << list_layers(adds_layers) << ".\n";
+    << signed_fixed(100.0 * mean(gain_pos), 1)
+    << " points. Layers where it adds in most heads: " << list_layers(adds_layers) << ".\n";
   o << "- Best policy per head: ";
   for (int k = 0; k < BudgetHead::kPolicies; ++k) o << (k ? "; " : "") << kPolicyLabels[k] << " " << best[k];
   o << ". These are held-out associations between ‖q‖ and the attention spread, not a tested inference-time "

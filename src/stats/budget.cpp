@@ -58,8 +58,10 @@ double match_level(std::span<const double> g, std::span<const double> cap, doubl
   if (mean_budget(g, cap, hi) <= target) return hi;  // every budget capped at t + 1
   for (int it = 0; it < kBisectionSteps; ++it) {
     const double mid = 0.5 * (lo + hi);
-    if (mean_budget(g, cap, mid) < target) lo = mid;
-    else hi = mid;
+    if (mean_budget(g, cap, mid) < target)
+      lo = mid;
+    else
+      hi = mid;
   }
   return hi;
 }

@@ -64,10 +64,10 @@ inline constexpr const char* kBudgetNeeds = "k_budget (k_P)";
 
 struct BudgetStats {
   size_t n_fit = 0, n_eval = 0, docs_fit = 0, docs_eval = 0;
-  double fixed_budget_fit = 0;   // b90
-  double fit_coverage = 0;       // coverage of b90 on the fit half (≥ 0.9)
-  double mean_budget = 0;        // B*
-  int dir_qnorm = 0, dir_position = 0;  // +1 increasing, −1 decreasing (0: not fitted)
+  double fixed_budget_fit = 0;                        // b90
+  double fit_coverage = 0;                            // coverage of b90 on the fit half (≥ 0.9)
+  double mean_budget = 0;                             // B*
+  int dir_qnorm = 0, dir_position = 0;                // +1 increasing, −1 decreasing (0: not fitted)
   std::array<double, kBudgetPolicies> coverage{};     // on the evaluation half
   std::array<double, kBudgetPolicies> eval_budget{};  // realised mean budget (≈ B*)
   std::string note;

@@ -58,7 +58,8 @@ double mean_of(const std::vector<double>& v) {
 
 std::string mechanism_csv(const std::vector<HeadStats>& heads, const std::vector<MechanismStats>& ms) {
   std::string out =
-      "layer,head,n,docs,r,r_ci_low,r_ci_high,r_fix,r_fix_ci_low,r_fix_ci_high,fraction_norm,fraction_note,norm_dominant,"
+      "layer,head,n,docs,r,r_ci_low,r_ci_high,r_fix,r_fix_ci_low,r_fix_ci_high,fraction_norm,fraction_note,norm_"
+      "dominant,"
       "var_ratio_norm,slope_n,slope_docs,neg_var_median,slope,slope_ci_low,slope_ci_high,slope_ratio,slope_agrees,"
       "note\n";
   for (size_t i = 0; i < heads.size() && i < ms.size(); ++i) {
@@ -67,8 +68,10 @@ std::string mechanism_csv(const std::vector<HeadStats>& heads, const std::vector
     l.integer(heads[i].id.layer).integer(heads[i].id.head).integer(static_cast<int64_t>(m.n));
     l.integer(static_cast<int64_t>(m.docs));
     for (const MetaResult* r : {&m.r_h, &m.r_fix}) {
-      if (r->defined()) l.num(r->r).num(r->ci_low).num(r->ci_high);
-      else l.num(kNaN).num(kNaN).num(kNaN);
+      if (r->defined())
+        l.num(r->r).num(r->ci_low).num(r->ci_high);
+      else
+        l.num(kNaN).num(kNaN).num(kNaN);
     }
     l.num(m.fraction_norm).text(m.fraction_note).num(m.norm_dominant).num(m.var_ratio_norm);
     l.integer(static_cast<int64_t>(m.slope_n)).integer(static_cast<int64_t>(m.slope_docs)).num(m.neg_var_median);
@@ -148,8 +151,9 @@ std::string budget_layers_csv(const std::vector<HeadStats>& heads, const std::ve
   }
   std::string out = "layer,heads,heads_defined";
   for (const char* p : kBudgetPolicyNames) out += std::string(",mean_coverage_") + p;
-  out += ",mean_gain_qnorm_vs_fixed,mean_gain_qnorm_position_vs_position,heads_qnorm_better_than_fixed,"
-         "heads_qnorm_adds_over_position\n";
+  out +=
+      ",mean_gain_qnorm_vs_fixed,mean_gain_qnorm_position_vs_position,heads_qnorm_better_than_fixed,"
+      "heads_qnorm_adds_over_position\n";
   for (auto& [layer, a] : layers) {
     Line l;
     l.integer(layer).integer(a.heads).integer(static_cast<int64_t>(a.g1.size()));

@@ -114,9 +114,12 @@ void write_synthetic(const std::string& path) {
         r.q_norm = static_cast<float>(10.0 * std::exp(0.4 * zq));
         r.entropy = static_cast<float>(2.0 + 0.3 * nd(gen));
         double k;
-        if (h == 0) k = std::exp(1.6 + 1.0 * zq + 0.15 * nd(gen));
-        else if (h == 1) k = 0.3 * (t + 1) * std::exp(0.2 * nd(gen));
-        else k = std::exp(2.0 + (ar = 0.95 * ar + 0.3 * nd(gen)));
+        if (h == 0)
+          k = std::exp(1.6 + 1.0 * zq + 0.15 * nd(gen));
+        else if (h == 1)
+          k = 0.3 * (t + 1) * std::exp(0.2 * nd(gen));
+        else
+          k = std::exp(2.0 + (ar = 0.95 * ar + 0.3 * nd(gen)));
         r.k_budget = static_cast<float>(std::clamp(std::round(k), 1.0, t + 1.0));
         rows.push_back(r);
       }
@@ -225,7 +228,8 @@ TEST_F(Mechanism, BudgetPoliciesWhereTheBestOneIsKnown) {
   EXPECT_LT(std::fabs(cov(1, "qnorm_position") - cov(1, "position")), 0.02);
   EXPECT_LT(cov(1, "qnorm"), cov(1, "position") - 0.05);
   // k autocorrelated: the previous token's k wins.
-  for (const char* p : {"fixed", "position", "qnorm", "qnorm_position"}) EXPECT_GT(cov(2, "prev_k"), cov(2, p) + 0.03) << p;
+  for (const char* p : {"fixed", "position", "qnorm", "qnorm_position"})
+    EXPECT_GT(cov(2, "prev_k"), cov(2, p) + 0.03) << p;
   // Mechanism heads have a k too (from the softmax); the layer table exists.
   const CsvTable bl = CsvTable::read((*run_ / "budget_layers.csv").string());
   EXPECT_EQ(bl.rows(), 2u);
@@ -258,8 +262,8 @@ TEST(MechanismOldRun, Version1TuplesAnalyseAndReportAsNotMeasured) {
       for (int h = 0; h < 2; ++h)
         for (int t = 0; t < 80; ++t) {
           const double q = 10 + nd(gen);
-          rows.push_back({d, 0, h, h, t, 5, static_cast<float>(q), static_cast<float>(3 - 0.2 * q + 0.1 * nd(gen)),
-                          0.2f, 0.5f});
+          rows.push_back(
+              {d, 0, h, h, t, 5, static_cast<float>(q), static_cast<float>(3 - 0.2 * q + 0.1 * nd(gen)), 0.2f, 0.5f});
         }
     test_support::write_file(dir / "tuples.npy", test_support::tuple_v1_npy(rows));
   }
@@ -272,7 +276,8 @@ TEST(MechanismOldRun, Version1TuplesAnalyseAndReportAsNotMeasured) {
   ASSERT_EQ(m.rows(), 2u);
   for (size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(m.integer(i, m.column("n")), 0);
-    EXPECT_NE(m.text(i, m.column("note")).find("not measured in this run: needs entropy_fixed_norm"), std::string::npos);
+    EXPECT_NE(m.text(i, m.column("note")).find("not measured in this run: needs entropy_fixed_norm"),
+              std::string::npos);
     EXPECT_NE(b.text(i, b.column("note")).find("not measured in this run: needs k_budget"), std::string::npos);
   }
   res = run_spectra("report " + test_support::quote(dir.string()) + " --no-figures");
