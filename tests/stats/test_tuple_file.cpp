@@ -10,7 +10,9 @@
 #include <fstream>
 #include <vector>
 
+#include "observers/probe_arrays.hpp"
 #include "observers/tuple_file.hpp"
+#include "observers/tuple_observer.hpp"
 #include "test_helpers.hpp"
 #include "util/error.hpp"
 
@@ -268,4 +270,42 @@ TEST(TupleFile, BadFilesNameFileAndPlace) {
   expect_error(write("bad3.csv", "doc,layer,head,kv_head,pos,token,q_norm,entropy,sink_mass,max_attn\n1,2,3\n"),
                "line 2");
   fs::remove_all(dir);
+}
+
+// The probe → tuple conversion: every kHeadProbeFields statistic lands in its
+// column; a statistic the engine did not provide (null array) is NaN, in the
+// tuple writer's rows and in ProbeArrays (whose tuple_rows() are the same).
+TEST(TupleFile, ProbeFieldsFillTheColumnsAndNullIsNaN) {
+  const int n = 3;
+  const int32_t tokens[n] = {7, 8, 9};
+  const float q[n] = {1, 2, 3}, H[n] = {0.5f, 0.6f, 0.7f}, p0[n] = {0.1f, 0.2f, 0.3f}, mx[n] = {0.9f, 0.8f, 0.7f};
+  const float hf[n] = {0.4f, 0.45f, 0.5f}, k[n] = {1, 2, 3};
+  engine::HeadProbe hp;
+  hp.layer = 1, hp.head = 2, hp.kv_head = 0, hp.pos0 = 0, hp.n = n;
+  hp.tokens = tokens, hp.q_norm = q, hp.entropy = H, hp.sink_mass = p0, hp.max_attn = mx;
+  hp.entropy_fixed_norm = hf, hp.k_budget = k;  // neg_var_score, max_score, logsumexp: not measured
+  std::vector<TupleRow> rows;
+  append_head_rows(hp, 5, rows);
+  ASSERT_EQ(rows.size(), 3u);
+  for (int i = 0; i < n; ++i) {
+    const TupleRow& r = rows[i];
+    EXPECT_EQ(r.doc, 5);
+    EXPECT_EQ(r.pos, i);
+    EXPECT_EQ(r.token, tokens[i]);
+    EXPECT_EQ(r.q_norm, q[i]);
+    EXPECT_EQ(r.max_attn, mx[i]);
+    EXPECT_EQ(r.entropy_fixed_norm, hf[i]);
+    EXPECT_EQ(r.k_budget, k[i]);
+    EXPECT_TRUE(std::isnan(r.neg_var_score) && std::isnan(r.max_score) && std::isnan(r.logsumexp));
+  }
+  ModelDesc d;
+  d.n_layers = 2, d.n_heads = 3, d.n_kv_heads = 1;
+  ProbeArrays a;
+  ProbeArrayObserver obs(a);
+  obs.begin(d, std::span<const int32_t>(tokens, n), 0);
+  obs.on_head(hp);  // null arrays: must not be read
+  const auto tr = a.tuple_rows(5);
+  ASSERT_EQ(tr.size(), size_t(2 * 3 * n));
+  for (int i = 0; i < n; ++i) EXPECT_TRUE(same_values(tr[(1 * 3 + 2) * n + i], rows[i])) << i;
+  EXPECT_TRUE(std::isnan(tr[0].entropy_fixed_norm));  // a head never probed: NaN everywhere
 }
