@@ -1,8 +1,8 @@
 // Issue #14 analyses through `spectra analyze` on synthetic tuple files
 // written here (no model): the norm-channel decomposition, the temperature
 // slope and the held-out budget policies, each on data where the answer is
-// known; the budget numbers are recomputed independently in Python
-// (check_budget.py); and a run folder of record-version-1 tuples still
+// known; the mechanism and budget numbers are recomputed independently in
+// Python (check_mechanism.py, check_budget.py); and a run folder of record-version-1 tuples still
 // analyses and reports, with the new sections marked "not measured".
 #include <gtest/gtest.h>
 
@@ -237,6 +237,10 @@ TEST_F(Mechanism, BudgetPoliciesWhereTheBestOneIsKnown) {
 
 TEST_F(Mechanism, BudgetCoverageRecomputedInPython) {
   EXPECT_EQ(test::run_python("check_budget.py", test_support::quote(run_->string()) + " 16"), 0);
+}
+
+TEST_F(Mechanism, DecompositionAndSlopeRecomputedInPython) {
+  EXPECT_EQ(test::run_python("check_mechanism.py", test_support::quote(run_->string()) + " 16 10 5"), 0);
 }
 
 TEST_F(Mechanism, AnalysisIsDeterministic) {
