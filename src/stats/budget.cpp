@@ -17,88 +17,42 @@ struct Rows {
   std::vector<uint32_t> doc;
 };
 
-double sse(const StepFunction& f, std::span<const double> x, std::span<const double> y) {
-  long double s = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const long double e = y[i] - f(x[i]);
-    s += e * e;
+// x sorted once (ties grouped), so that the repeated isotonic fits of the
+// backfitting cost O(n) each.
+struct SortedX {
+  std::vector<size_t> order;      // row indices by ascending x (stable)
+  std::vector<size_t> group_end;  // per distinct x: one past its last position in `order`
+  std::vector<double> ux;         // the distinct x values
+  explicit SortedX(std::span<const double> x) : order(x.size()) {
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
+    for (size_t i = 0; i < order.size();) {
+      size_t j = i;
+      while (j < order.size() && x[order[j]] == x[order[i]]) ++j;
+      ux.push_back(x[order[i]]);
+      group_end.push_back(j);
+      i = j;
+    }
   }
-  return static_cast<double>(s);
-}
+};
 
-// Fit in the better direction; dir = +1 or −1.
-StepFunction isotonic_best(std::span<const double> x, std::span<const double> y, int& dir) {
-  StepFunction inc = isotonic_fit(x, y, true), dec = isotonic_fit(x, y, false);
-  if (sse(dec, x, y) < sse(inc, x, y)) {
-    dir = -1;
-    return dec;
-  }
-  dir = 1;
-  return inc;
-}
-
-void center(StepFunction& f, std::span<const double> x) {
-  long double s = 0;
-  for (double v : x) s += f(v);
-  const double m = x.empty() ? 0.0 : static_cast<double>(s / x.size());
-  for (auto& v : f.y) v -= m;
-}
-
-double mean_budget(std::span<const double> g, std::span<const double> cap, double c) {
-  long double s = 0;
-  for (size_t i = 0; i < g.size(); ++i) s += std::min(cap[i], std::exp(g[i] + c));
-  return static_cast<double>(s / g.size());
-}
-
-// The shift c whose mean budget over the rows is `target` (bisection).
-double match_level(std::span<const double> g, std::span<const double> cap, double target) {
-  const auto [gmin, gmax] = std::minmax_element(g.begin(), g.end());
-  const double capmax = *std::max_element(cap.begin(), cap.end());
-  double lo = std::log(1e-9) - *gmax, hi = std::log(2.0 * capmax) - *gmin;
-  if (mean_budget(g, cap, hi) <= target) return hi;  // every budget capped at t + 1
-  for (int it = 0; it < kBisectionSteps; ++it) {
-    const double mid = 0.5 * (lo + hi);
-    if (mean_budget(g, cap, mid) < target)
-      lo = mid;
-    else
-      hi = mid;
-  }
-  return hi;
-}
-
-}  // namespace
-
-double StepFunction::operator()(double v) const {
-  if (x.empty()) return kNaN;
-  auto it = std::upper_bound(x.begin(), x.end(), v);
-  if (it == x.begin()) return y.front();
-  return y[static_cast<size_t>(it - x.begin()) - 1];
-}
-
-StepFunction isotonic_fit(std::span<const double> x, std::span<const double> y, bool increasing) {
-  std::vector<size_t> order(x.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return x[a] < x[b]; });
+// Pool adjacent violators over the tie groups (non-decreasing in sign·y).
+StepFunction isotonic_sorted(const SortedX& sx, std::span<const double> y, bool increasing) {
   StepFunction f;
-  std::vector<double> w;
+  f.x = sx.ux;
+  f.y.resize(sx.ux.size());
   const double sign = increasing ? 1.0 : -1.0;
-  for (size_t i = 0; i < order.size();) {  // pool ties in x
-    size_t j = i;
-    long double s = 0;
-    while (j < order.size() && x[order[j]] == x[order[i]]) s += sign * y[order[j]], ++j;
-    f.x.push_back(x[order[i]]);
-    f.y.push_back(static_cast<double>(s / (j - i)));
-    w.push_back(static_cast<double>(j - i));
-    i = j;
-  }
-  // Pool adjacent violators (non-decreasing in sign·y).
   struct Block {
     long double sum, weight;
-    size_t end;  // one past the last unique x of the block
+    size_t end;  // one past the last distinct x of the block
   };
   std::vector<Block> blocks;
-  for (size_t i = 0; i < f.x.size(); ++i) {
-    blocks.push_back({static_cast<long double>(f.y[i]) * w[i], w[i], i + 1});
+  size_t begin = 0;
+  for (size_t g = 0; g < sx.ux.size(); ++g) {
+    long double sum = 0;
+    for (size_t i = begin; i < sx.group_end[g]; ++i) sum += sign * y[sx.order[i]];
+    blocks.push_back({sum, static_cast<long double>(sx.group_end[g] - begin), g + 1});
+    begin = sx.group_end[g];
     while (blocks.size() > 1) {
       Block& b = blocks.back();
       Block& a = blocks[blocks.size() - 2];
@@ -114,6 +68,69 @@ StepFunction isotonic_fit(std::span<const double> x, std::span<const double> y, 
     start = b.end;
   }
   return f;
+}
+
+double sse(const StepFunction& f, std::span<const double> x, std::span<const double> y) {
+  long double s = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const long double e = y[i] - f(x[i]);
+    s += e * e;
+  }
+  return static_cast<double>(s);
+}
+
+// Fit in the better direction; dir = +1 or −1.
+StepFunction isotonic_best(const SortedX& sx, std::span<const double> x, std::span<const double> y, int& dir) {
+  StepFunction inc = isotonic_sorted(sx, y, true), dec = isotonic_sorted(sx, y, false);
+  if (sse(dec, x, y) < sse(inc, x, y)) {
+    dir = -1;
+    return dec;
+  }
+  dir = 1;
+  return inc;
+}
+
+void center(StepFunction& f, std::span<const double> x) {
+  long double s = 0;
+  for (double v : x) s += f(v);
+  const double m = x.empty() ? 0.0 : static_cast<double>(s / x.size());
+  for (auto& v : f.y) v -= m;
+}
+
+// Mean of min(cap, e^g · e^c), eg = e^g precomputed.
+double mean_budget(std::span<const double> eg, std::span<const double> cap, double c) {
+  const double scale = std::exp(c);
+  double sum = 0;
+  for (size_t i = 0; i < eg.size(); ++i) sum += std::min(cap[i], eg[i] * scale);
+  return sum / static_cast<double>(eg.size());
+}
+
+// The shift c whose mean budget over the rows is `target` (bisection).
+double match_level(std::span<const double> g, std::span<const double> eg, std::span<const double> cap,
+                   double target) {
+  const auto [gmin, gmax] = std::minmax_element(g.begin(), g.end());
+  const double capmax = *std::max_element(cap.begin(), cap.end());
+  double lo = std::log(1e-9) - *gmax, hi = std::log(2.0 * capmax) - *gmin;
+  if (mean_budget(eg, cap, hi) <= target) return hi;  // every budget capped at t + 1
+  for (int it = 0; it < kBisectionSteps && hi - lo > kBisectionTolerance; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    if (mean_budget(eg, cap, mid) < target) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+}  // namespace
+
+double StepFunction::operator()(double v) const {
+  if (x.empty()) return kNaN;
+  auto it = std::upper_bound(x.begin(), x.end(), v);
+  if (it == x.begin()) return y.front();
+  return y[static_cast<size_t>(it - x.begin()) - 1];
+}
+
+StepFunction isotonic_fit(std::span<const double> x, std::span<const double> y, bool increasing) {
+  return isotonic_sorted(SortedX(x), y, increasing);
 }
 
 BudgetStats compute_budget(const HeadData& d, const AnalysisConfig& /*cfg*/, std::span<const uint8_t> half) {
@@ -166,8 +183,9 @@ BudgetStats compute_budget(const HeadData& d, const AnalysisConfig& /*cfg*/, std
     s.mean_budget = static_cast<double>(mb / fit.k.size());
   }
   // Fits on half A.
-  const StepFunction f_pos = isotonic_best(fit.lt, fit.lk, s.dir_position);
-  const StepFunction f_q = isotonic_best(fit.lq, fit.lk, s.dir_qnorm);
+  const SortedX sx_t(fit.lt), sx_q(fit.lq);
+  const StepFunction f_pos = isotonic_best(sx_t, fit.lt, fit.lk, s.dir_position);
+  const StepFunction f_q = isotonic_best(sx_q, fit.lq, fit.lk, s.dir_qnorm);
   long double mlk = 0;
   for (double v : fit.lk) mlk += v;
   const double m = static_cast<double>(mlk / fit.lk.size());
@@ -177,10 +195,10 @@ BudgetStats compute_budget(const HeadData& d, const AnalysisConfig& /*cfg*/, std
     f2.x = {fit.lt.front()}, f2.y = {0.0};
     for (int it = 0; it < kBackfitIterations; ++it) {
       for (size_t i = 0; i < res.size(); ++i) res[i] = fit.lk[i] - m - f2(fit.lt[i]);
-      f1 = isotonic_fit(fit.lq, res, s.dir_qnorm > 0);
+      f1 = isotonic_sorted(sx_q, res, s.dir_qnorm > 0);
       center(f1, fit.lq);
       for (size_t i = 0; i < res.size(); ++i) res[i] = fit.lk[i] - m - f1(fit.lq[i]);
-      f2 = isotonic_fit(fit.lt, res, s.dir_position > 0);
+      f2 = isotonic_sorted(sx_t, res, s.dir_position > 0);
       center(f2, fit.lt);
     }
   }
@@ -194,12 +212,15 @@ BudgetStats compute_budget(const HeadData& d, const AnalysisConfig& /*cfg*/, std
     g[kQnormPosition][i] = m + f1(ev.lq[i]) + f2(ev.lt[i]);
     g[kPrevK][i] = std::isnan(ev.lkprev[i]) ? m : ev.lkprev[i];
   }
+  std::vector<double> eg(s.n_eval);
   for (int p = 0; p < kBudgetPolicies; ++p) {
-    const double c = match_level(g[p], ev.cap, s.mean_budget);
+    for (size_t i = 0; i < s.n_eval; ++i) eg[i] = std::exp(g[p][i]);
+    const double c = match_level(g[p], eg, ev.cap, s.mean_budget);
+    const double scale = std::exp(c);
     size_t covered = 0;
     long double mb = 0;
     for (size_t i = 0; i < s.n_eval; ++i) {
-      const double b = std::min(ev.cap[i], std::exp(g[p][i] + c));
+      const double b = std::min(ev.cap[i], eg[i] * scale);
       covered += b >= ev.k[i] * (1.0 - kCoverTolerance);
       mb += b;
     }

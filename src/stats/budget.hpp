@@ -34,7 +34,8 @@
 // reaching 90% coverage on the fit half: b90 = the smallest fit-half k with
 // at least 90% of the fit-half k ≤ b90, and B* = mean over fit-half rows of
 // min(t + 1, b90). On the evaluation half each policy's shift c is found by
-// bisection (kBisectionSteps halvings) so that its mean budget over the
+// bisection (until the bracket on c is narrower than kBisectionTolerance:
+// budgets set to a relative 1e-10) so that its mean budget over the
 // evaluation rows equals B* (all budgets capped: when B* ≥ the mean of t + 1
 // every budget is t + 1). This only sets the budget level; it never looks at
 // whether a budget covers its token. Coverage = fraction of evaluation rows
@@ -58,7 +59,8 @@ inline constexpr const char* kBudgetPolicyNames[kBudgetPolicies] = {"fixed", "po
 enum BudgetPolicy { kFixed = 0, kPosition = 1, kQnorm = 2, kQnormPosition = 3, kPrevK = 4 };
 inline constexpr double kBudgetFitCoverage = 0.9;
 inline constexpr int kBackfitIterations = 10;
-inline constexpr int kBisectionSteps = 100;
+inline constexpr int kBisectionSteps = 100;           // at most; it stops when
+inline constexpr double kBisectionTolerance = 1e-10;  // the bracket on c is this narrow
 inline constexpr double kCoverTolerance = 1e-9;
 inline constexpr const char* kBudgetNeeds = "k_budget (k_P)";
 

@@ -65,6 +65,8 @@ def match(g, cap, target):
     if mean_budget(g, cap, hi) <= target:
         return hi
     for _ in range(100):
+        if hi - lo <= 1e-10:
+            break
         mid = 0.5 * (lo + hi)
         if mean_budget(g, cap, mid) < target:
             lo = mid
