@@ -293,6 +293,14 @@ TEST(MechanismOldRun, Version1TuplesAnalyseAndReportAsNotMeasured) {
   EXPECT_NE(md.find("Not measured in this run: needs k_budget"), std::string::npos);
   const std::string html = test::read_text(dir / "report.html");
   EXPECT_NE(html.find("Not measured in this run: needs k_budget"), std::string::npos);
+  // A folder analysed before #14 (no mechanism.csv / budget.csv) still reports.
+  fs::remove(dir / "mechanism.csv"), fs::remove(dir / "budget.csv");
+  res = run_spectra("report " + test_support::quote(dir.string()) + " --no-figures");
+  ASSERT_EQ(res.status, 0) << res.output;
+  const std::string md2 = test::read_text(dir / "report.md");
+  EXPECT_NE(md2.find("Not computed for this run: it was analysed before this analysis existed (no `mechanism.csv`)"),
+            std::string::npos);
+  EXPECT_NE(md2.find("(no `budget.csv`)"), std::string::npos);
   fs::remove_all(dir);
 }
 
