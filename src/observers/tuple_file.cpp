@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <optional>
 
 #include "util/atomic_file.hpp"
@@ -16,15 +17,40 @@ namespace spectra {
 
 namespace {
 
-constexpr const char* kFieldNames[10] = {"doc", "layer",  "head",    "kv_head",   "pos",
-                                         "token", "q_norm", "entropy", "sink_mass", "max_attn"};
-constexpr const char* kFieldTypes[10] = {"<i4", "<i4", "<i4", "<i4", "<i4", "<i4", "<f4", "<f4", "<f4", "<f4"};
+// Record version 2; version 1 is the first kTupleColumnsV1 of them.
+constexpr const char* kFieldNames[kTupleColumnsV2] = {
+    "doc",      "layer",    "head",  "kv_head",           "pos",           "token",     "q_norm",   "entropy",
+    "sink_mass", "max_attn", "entropy_fixed_norm", "neg_var_score", "max_score", "logsumexp", "k_budget"};
+constexpr const char* kFieldTypes[kTupleColumnsV2] = {"<i4", "<i4", "<i4", "<i4", "<i4", "<i4", "<f4", "<f4",
+                                                      "<f4", "<f4", "<f4", "<f4", "<f4", "<f4", "<f4"};
 constexpr const char kMagic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
 static_assert(offsetof(TupleRow, doc) == 0 && offsetof(TupleRow, layer) == 4 && offsetof(TupleRow, head) == 8 &&
               offsetof(TupleRow, kv_head) == 12 && offsetof(TupleRow, pos) == 16 && offsetof(TupleRow, token) == 20 &&
               offsetof(TupleRow, q_norm) == 24 && offsetof(TupleRow, entropy) == 28 &&
-              offsetof(TupleRow, sink_mass) == 32 && offsetof(TupleRow, max_attn) == 36);
+              offsetof(TupleRow, sink_mass) == 32 && offsetof(TupleRow, max_attn) == 36 &&
+              offsetof(TupleRow, entropy_fixed_norm) == 40 && offsetof(TupleRow, neg_var_score) == 44 &&
+              offsetof(TupleRow, max_score) == 48 && offsetof(TupleRow, logsumexp) == 52 &&
+              offsetof(TupleRow, k_budget) == 56);
+static_assert(offsetof(TupleRowV1, max_attn) == 36);
+
+int columns_of(int version) { return version == 1 ? kTupleColumnsV1 : kTupleColumnsV2; }
+size_t row_bytes(int version) { return version == 1 ? sizeof(TupleRowV1) : sizeof(TupleRow); }
+
+TupleRow from_v1(const TupleRowV1& a) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  return TupleRow{a.doc,      a.layer,   a.head,     a.kv_head, a.pos, a.token, a.q_norm, a.entropy,
+                  a.sink_mass, a.max_attn, nan,      nan,       nan,   nan,     nan};
+}
+
+std::string descr_of(int ncols) {
+  std::string s = "[";
+  for (int i = 0; i < ncols; ++i) {
+    if (i) s += ", ";
+    s += "('" + std::string(kFieldNames[i]) + "', '" + kFieldTypes[i] + "')";
+  }
+  return s + "]";
+}
 
 bool host_little_endian() {
   const uint16_t one = 1;
@@ -33,9 +59,9 @@ bool host_little_endian() {
   return b == 1;
 }
 
-std::string csv_header() {
+std::string csv_header(int ncols = kTupleColumnsV2) {
   std::string h;
-  for (int i = 0; i < 10; ++i) {
+  for (int i = 0; i < ncols; ++i) {
     if (i) h += ',';
     h += kFieldNames[i];
   }
@@ -70,16 +96,16 @@ TupleFormat tuple_format_for_path(const std::string& path) {
 }
 
 const std::string& tuple_npy_descr() {
-  static const std::string descr = [] {
-    std::string s = "[";
-    for (int i = 0; i < 10; ++i) {
-      if (i) s += ", ";
-      s += "('" + std::string(kFieldNames[i]) + "', '" + kFieldTypes[i] + "')";
-    }
-    return s + "]";
-  }();
+  static const std::string descr = descr_of(kTupleColumnsV2);
   return descr;
 }
+
+const std::string& tuple_npy_descr_v1() {
+  static const std::string descr = descr_of(kTupleColumnsV1);
+  return descr;
+}
+
+const char* const* tuple_column_names() { return kFieldNames; }
 
 // ---------------------------------------------------------------- writer
 
@@ -134,7 +160,9 @@ void TupleWriter::append(std::span<const TupleRow> rows) {
     for (const auto& r : rows) {
       put_i(r.doc), b += ',', put_i(r.layer), b += ',', put_i(r.head), b += ',', put_i(r.kv_head), b += ',';
       put_i(r.pos), b += ',', put_i(r.token), b += ',', put_f(r.q_norm), b += ',', put_f(r.entropy), b += ',';
-      put_f(r.sink_mass), b += ',', put_f(r.max_attn), b += '\n';
+      put_f(r.sink_mass), b += ',', put_f(r.max_attn), b += ',', put_f(r.entropy_fixed_norm), b += ',';
+      put_f(r.neg_var_score), b += ',', put_f(r.max_score), b += ',', put_f(r.logsumexp), b += ',';
+      put_f(r.k_budget), b += '\n';
       if (b.size() > (1u << 20)) {
         out.write(b.data(), static_cast<std::streamsize>(b.size()));
         b.clear();
@@ -273,7 +301,12 @@ class PyParser {
   }
 };
 
-uint64_t parse_npy_header(const std::string& file, const uint8_t* data, uint64_t size) {
+struct NpyLayout {
+  uint64_t n = 0;
+  int version = kTupleRecordVersion;  // record version (1 or 2)
+};
+
+NpyLayout parse_npy_header(const std::string& file, const uint8_t* data, uint64_t size) {
   if (size < 10) fail_at(file, 0, "too short for an npy file");
   if (std::memcmp(data, kMagic, 6) != 0) fail_at(file, 0, "not an npy file (bad magic)");
   const int major = data[6], minor = data[7];
@@ -304,12 +337,15 @@ uint64_t parse_npy_header(const std::string& file, const uint8_t* data, uint64_t
   if (!descr) fail_field(file, "descr", "missing from the npy header");
   if (!fortran) fail_field(file, "fortran_order", "missing from the npy header");
   if (!shape) fail_field(file, "shape", "missing from the npy header");
-  // descr: exactly the ten fields, names and types, in order.
-  const std::string want = "expected the structured dtype " + tuple_npy_descr();
+  // descr: exactly the fifteen fields of record version 2 (or the first ten:
+  // version 1), names and types, in order.
+  const std::string want = "expected the structured dtype " + tuple_npy_descr() +
+                           " (or its first 10 fields, record version 1)";
   if (descr->kind != PyValue::List) fail_field(file, "descr", "is not a structured dtype list; " + want);
-  if (descr->items.size() != 10)
+  if (descr->items.size() != kTupleColumnsV2 && descr->items.size() != kTupleColumnsV1)
     fail_field(file, "descr", "has " + std::to_string(descr->items.size()) + " fields; " + want);
-  for (size_t i = 0; i < 10; ++i) {
+  const int version = descr->items.size() == kTupleColumnsV1 ? 1 : 2;
+  for (size_t i = 0; i < descr->items.size(); ++i) {
     const PyValue& f = descr->items[i];
     if (f.kind != PyValue::Tuple || f.items.size() != 2 || f.items[0].kind != PyValue::Str ||
         f.items[1].kind != PyValue::Str)
@@ -327,11 +363,13 @@ uint64_t parse_npy_header(const std::string& file, const uint8_t* data, uint64_t
   const uint64_t n = static_cast<uint64_t>(shape->items[0].i);
   const uint64_t data_off = hstart + hlen;
   const uint64_t have = size - data_off;
-  if (n > have / sizeof(TupleRow) || have != n * sizeof(TupleRow))
+  const uint64_t rb = row_bytes(version);
+  if (n > have / rb || have != n * rb)
     fail_at(file, data_off,
-            "shape (" + std::to_string(n) + ",) needs " + std::to_string(n) + " x 40 bytes of data, found " +
-                std::to_string(have) + " bytes");
-  return n;
+            "shape (" + std::to_string(n) + ",) needs " + std::to_string(n) + " x " + std::to_string(rb) +
+                " bytes of data (record version " + std::to_string(version) + "), found " + std::to_string(have) +
+                " bytes");
+  return {n, version};
 }
 
 template <class T>
@@ -365,7 +403,21 @@ TupleReader::TupleReader(const std::string& path)
   const MappedFile& m = *impl_->map;
   if (format_ == TupleFormat::Npy) {
     if (!host_little_endian()) fail_file(path, "npy reader needs a little-endian host");
-    uint64_t n = parse_npy_header(path, m.data(), m.size());
+    const NpyLayout lay = parse_npy_header(path, m.data(), m.size());
+    const uint64_t n = lay.n;
+    version_ = lay.version;
+    if (version_ == 1) {  // old record: convert (NaN in the newer columns)
+      const uint64_t off = m.size() - n * sizeof(TupleRowV1);
+      impl_->owned.resize(n);
+      for (uint64_t i = 0; i < n; ++i) {
+        TupleRowV1 a;
+        std::memcpy(&a, m.data() + off + i * sizeof(TupleRowV1), sizeof a);
+        impl_->owned[i] = from_v1(a);
+      }
+      rows_ = impl_->owned;
+      impl_->map.reset();
+      return;
+    }
     const uint64_t off = m.size() - n * sizeof(TupleRow);
     if (off % alignof(TupleRow) == 0) {
       rows_ = std::span<const TupleRow>(reinterpret_cast<const TupleRow*>(m.data() + off), n);
@@ -379,13 +431,19 @@ TupleReader::TupleReader(const std::string& path)
   }
   // CSV
   if (m.size() == 0) fail_at(path, 0, "empty file: expected the header line '" + csv_header() + "'");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
   const char* p = reinterpret_cast<const char*>(m.data());
   const char* end = p + m.size();
   const char* nl = static_cast<const char*>(std::memchr(p, '\n', m.size()));
   const char* hend = nl ? nl : end;
   std::string header(p, hend);
   if (!header.empty() && header.back() == '\r') header.pop_back();
-  if (header != csv_header()) fail_at(path, 0, "expected the header line '" + csv_header() + "', found '" + header + "'");
+  if (header == csv_header(kTupleColumnsV1)) version_ = 1;
+  else if (header != csv_header())
+    fail_at(path, 0, "expected the header line '" + csv_header() + "' (or its first " + std::to_string(kTupleColumnsV1) +
+                         " columns, record version 1), found '" + header + "'");
+  const int ncols = columns_of(version_);
+  const std::string expected = "expected " + std::to_string(ncols) + " fields";
   const char* q = nl ? nl + 1 : end;
   size_t line = 1;
   while (q < end) {
@@ -400,15 +458,18 @@ TupleReader::TupleReader(const std::string& path)
       continue;
     }
     TupleRow r{};
+    r.entropy_fixed_norm = r.neg_var_score = r.max_score = r.logsumexp = r.k_budget = nan;
     int32_t* ints[6] = {&r.doc, &r.layer, &r.head, &r.kv_head, &r.pos, &r.token};
-    float* flts[4] = {&r.q_norm, &r.entropy, &r.sink_mass, &r.max_attn};
+    float* flts[kTupleColumnsV2 - 6] = {&r.q_norm,        &r.entropy,       &r.sink_mass, &r.max_attn, &r.entropy_fixed_norm,
+                                        &r.neg_var_score, &r.max_score,     &r.logsumexp, &r.k_budget};
     const char* f = q;
-    for (int i = 0; i < 10; ++i) {
+    for (int i = 0; i < ncols; ++i) {
       const char* fe = f;
       while (fe < lend && *fe != ',') ++fe;
-      if (i < 9 && fe == lend)
-        fail_at(path, off, "line " + std::to_string(line) + ": expected 10 fields, found " + std::to_string(i + 1));
-      if (i == 9 && fe != lend) fail_at(path, off, "line " + std::to_string(line) + ": more than 10 fields");
+      if (i < ncols - 1 && fe == lend)
+        fail_at(path, off, "line " + std::to_string(line) + ": " + expected + ", found " + std::to_string(i + 1));
+      if (i == ncols - 1 && fe != lend)
+        fail_at(path, off, "line " + std::to_string(line) + ": more than " + std::to_string(ncols) + " fields");
       if (i < 6) *ints[i] = parse_csv_number<int32_t>(path, off, line, i, f, fe);
       else *flts[i - 6] = parse_csv_number<float>(path, off, line, i, f, fe);
       f = fe + 1;
@@ -421,6 +482,17 @@ TupleReader::TupleReader(const std::string& path)
 }
 
 TupleReader::~TupleReader() = default;
+
+bool TupleReader::has_column(const std::string& name) const {
+  for (int i = 0; i < columns_of(version_); ++i)
+    if (name == kFieldNames[i]) return true;
+  return false;
+}
+
+int tuple_npy_file_version(const std::string& path) {
+  MappedFile m(path);
+  return parse_npy_header(path, m.data(), m.size()).version;
+}
 
 std::string find_tuple_file(const std::string& run_dir) {
   namespace fs = std::filesystem;

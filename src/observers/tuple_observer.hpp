@@ -43,7 +43,8 @@ class NullObserver : public engine::Observer {
   bool wants_attention_stats() const override { return false; }
 };
 
-// Fill TupleRows for one head probe.
+// Fill TupleRows for one head probe (every kHeadProbeFields statistic; a
+// null array gives NaN in its column).
 void append_head_rows(const engine::HeadProbe& h, int32_t doc, std::vector<TupleRow>& out);
 
 }  // namespace spectra

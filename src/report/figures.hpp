@@ -45,6 +45,14 @@ FigureInfo figure_nulls(Gnuplot& gp, const RunFolder& run);
 FigureInfo figure_layers(Gnuplot& gp, const RunFolder& run);
 FigureInfo figure_reproducibility(Gnuplot& gp, const RunFolder& run);
 
+// Issue #14 (figure_mechanism.cpp), drawn only when measured: the norm-channel
+// fraction heatmap and, for the `scatter_heads` heads with the largest
+// |r(‖q‖, H)|, H and H_fix against ‖q‖ (rows read from the tuple file); and
+// the held-out budget coverage per layer (call it only when measured).
+std::vector<FigureInfo> figure_mechanism(Gnuplot& gp, const RunFolder& run, const std::string& tuple_path,
+                                         int scatter_heads = 3);
+FigureInfo figure_budget(Gnuplot& gp, const RunFolder& run);
+
 // File base name of a representative head's scatter.
 std::string scatter_name(int layer, int head);
 

@@ -8,6 +8,7 @@
 
 #include "observers/tuple_file.hpp"
 #include "report/figures.hpp"
+#include "report/report_sections.hpp"
 #include "report/report_writers.hpp"
 #include "report/run_folder.hpp"
 #include "report/tuple_digest.hpp"
@@ -53,6 +54,8 @@ void write_report(const std::string& run_dir, const ReportOptions& opt) {
     content.figures.push_back(figure_nulls(gp, run));
     content.figures.push_back(figure_reproducibility(gp, run));
     for (auto& f : figure_histograms(gp, run, digest)) content.figures.push_back(f);
+    for (auto& f : figure_mechanism(gp, run, tuple_path)) content.figures.push_back(f);
+    if (budget_not_measured(run).empty()) content.figures.push_back(figure_budget(gp, run));
   }
   const std::string md = render_markdown(content);
   write_file_atomic((fs::path(run_dir) / "report.md").string(), md);

@@ -175,6 +175,8 @@ std::string render_html(const ReportContent& c, const std::string& vega_dir) {
     }
     o << "</section>\n";
   }
+  o << "<section id=\"mechanism\">\n" << markdown_to_html(section_mechanism(run)) << "</section>\n";
+  o << "<section id=\"budget\">\n" << markdown_to_html(section_budget(run)) << "</section>\n";
   if (run.layers_csv) o << "<section id=\"layers\"><h2>Layers</h2>\n" << markdown_to_html(section_layers(run)) << "</section>\n";
   o << "<section id=\"methods\"><h2>Methods and provenance</h2>\n"
     << markdown_to_html(section_methods(run, *c.digest)) << "</section>\n";

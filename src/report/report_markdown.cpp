@@ -221,6 +221,8 @@ std::string render_markdown(const ReportContent& c) {
       o << "### " << f.title << "\n\n![" << f.title << "](figures/" << f.name << ".png)\n\n" << f.caption << " ([SVG](figures/"
         << f.name << ".svg))\n\n";
   }
+  o << section_mechanism(run);
+  o << section_budget(run);
   o << "## Strongest heads\n\nThe 20 heads with the largest |within-document r| (all " << run.heads.size()
     << " heads are in `heads.csv` and in the sortable table of `report.html`).\n\n";
   o << section_heads_table(run, 20);

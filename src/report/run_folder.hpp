@@ -47,6 +47,27 @@ struct DocHeadR {
   double r = 0;
 };
 
+// One head of mechanism.csv (issue #14, src/stats/mechanism.hpp).
+struct MechanismHead {
+  int layer = 0, head = 0;
+  int64_t n = 0, docs = 0, slope_n = 0;
+  double r = NAN, r_fix = NAN, fraction = NAN, var_ratio = NAN, norm_dominant = NAN;
+  std::string fraction_note;
+  double neg_var_median = NAN, slope = NAN, slope_ci_low = NAN, slope_ci_high = NAN, slope_ratio = NAN;
+  bool slope_agrees = false;
+};
+
+// One head of budget.csv (issue #14, src/stats/budget.hpp).
+struct BudgetHead {
+  static constexpr int kPolicies = 5;  // fixed, position, qnorm, qnorm_position, prev_k
+  int layer = 0, head = 0;
+  int64_t n_eval = 0, docs_eval = 0;
+  double mean_budget = NAN;
+  double coverage[kPolicies] = {NAN, NAN, NAN, NAN, NAN};
+  std::string note;
+  bool defined() const { return n_eval > 0 && std::isfinite(coverage[0]); }
+};
+
 struct Criterion {
   std::string name, measured, threshold, verdict, description;
   int64_t heads_meeting = -1;
@@ -67,6 +88,10 @@ struct RunFolder {
   nlohmann::json config_json;           // summary.json "config" (analysis + criteria), may be null
   int min_pos = 0;                      // positions below this were excluded by the statistics
   int min_doc_positions = 10;           // a document enters a head's per-document r with this many rows
+  // Issue #14 tables; absent (has_* false) in a run analysed before #14.
+  bool has_mechanism = false, has_budget = false;
+  std::vector<MechanismHead> mechanism;  // sorted by (layer, head)
+  std::vector<BudgetHead> budget;        // sorted by (layer, head)
 
   const HeadStat* find(int layer, int head) const;
 };

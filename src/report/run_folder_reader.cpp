@@ -263,6 +263,65 @@ RunFolder read_run_folder(const std::string& run_dir) {
     run.config_json = cfg ? *cfg : nlohmann::json();
   }
 
+  // Issue #14 tables (written by `spectra analyze` since #14; optional).
+  if (auto p = fs::path(run_dir) / "mechanism.csv"; fs::exists(p)) {
+    const CsvTable t = CsvTable::read(p.string());
+    run.has_mechanism = true;
+    const size_t c_l = t.column("layer"), c_h = t.column("head"), c_n = t.column("n"), c_d = t.column("docs"),
+                 c_r = t.column("r"), c_rf = t.column("r_fix"), c_f = t.column("fraction_norm"),
+                 c_fn = t.column("fraction_note"), c_v = t.column("var_ratio_norm"), c_sn = t.column("slope_n"),
+                 c_nv = t.column("neg_var_median"), c_s = t.column("slope"), c_slo = t.column("slope_ci_low"),
+                 c_shi = t.column("slope_ci_high"), c_sr = t.column("slope_ratio"), c_sa = t.column("slope_agrees");
+    for (size_t i = 0; i < t.rows(); ++i) {
+      MechanismHead m;
+      m.layer = static_cast<int>(t.integer(i, c_l));
+      m.head = static_cast<int>(t.integer(i, c_h));
+      m.n = t.integer(i, c_n);
+      m.docs = t.integer(i, c_d);
+      m.r = t.number(i, c_r);
+      m.r_fix = t.number(i, c_rf);
+      m.fraction = t.number(i, c_f);
+      m.fraction_note = t.text(i, c_fn);
+      if (auto c = t.find("norm_dominant")) m.norm_dominant = t.number(i, *c);
+      m.var_ratio = t.number(i, c_v);
+      m.slope_n = t.integer(i, c_sn);
+      m.neg_var_median = t.number(i, c_nv);
+      m.slope = t.number(i, c_s);
+      m.slope_ci_low = t.number(i, c_slo);
+      m.slope_ci_high = t.number(i, c_shi);
+      m.slope_ratio = t.number(i, c_sr);
+      m.slope_agrees = t.boolean(i, c_sa);
+      run.mechanism.push_back(m);
+    }
+    std::sort(run.mechanism.begin(), run.mechanism.end(), [](const MechanismHead& a, const MechanismHead& b) {
+      return std::tie(a.layer, a.head) < std::tie(b.layer, b.head);
+    });
+  }
+  if (auto p = fs::path(run_dir) / "budget.csv"; fs::exists(p)) {
+    const CsvTable t = CsvTable::read(p.string());
+    run.has_budget = true;
+    static const char* const kCov[BudgetHead::kPolicies] = {"coverage_fixed", "coverage_position", "coverage_qnorm",
+                                                            "coverage_qnorm_position", "coverage_prev_k"};
+    size_t c_cov[BudgetHead::kPolicies];
+    for (int k = 0; k < BudgetHead::kPolicies; ++k) c_cov[k] = t.column(kCov[k]);
+    const size_t c_l = t.column("layer"), c_h = t.column("head"), c_n = t.column("n_eval"),
+                 c_d = t.column("docs_eval"), c_m = t.column("mean_budget"), c_note = t.column("note");
+    for (size_t i = 0; i < t.rows(); ++i) {
+      BudgetHead b;
+      b.layer = static_cast<int>(t.integer(i, c_l));
+      b.head = static_cast<int>(t.integer(i, c_h));
+      b.n_eval = t.integer(i, c_n);
+      b.docs_eval = t.integer(i, c_d);
+      b.mean_budget = t.number(i, c_m);
+      for (int k = 0; k < BudgetHead::kPolicies; ++k) b.coverage[k] = t.number(i, c_cov[k]);
+      b.note = t.text(i, c_note);
+      run.budget.push_back(b);
+    }
+    std::sort(run.budget.begin(), run.budget.end(), [](const BudgetHead& a, const BudgetHead& b) {
+      return std::tie(a.layer, a.head) < std::tie(b.layer, b.head);
+    });
+  }
+
   // config.toml verbatim (optional: a run written by `analyze` may lack it).
   if (auto p = fs::path(run_dir) / "config.toml"; fs::exists(p)) run.config_text = read_text(p.string());
   return run;

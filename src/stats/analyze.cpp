@@ -46,6 +46,8 @@ AnalysisResult analyze_tuples(std::span<const TupleRow> rows, const AnalysisConf
   }
   const size_t H = index.heads.size();
   res.heads.resize(H);
+  res.mechanism.resize(H);
+  res.budget.resize(H);
   std::vector<std::exception_ptr> errors(H);
   std::vector<uint64_t> early(H), nonfinite(H);
   const int threads = cfg.threads > 0 ? cfg.threads : omp_get_max_threads();
@@ -56,6 +58,8 @@ AnalysisResult analyze_tuples(std::span<const TupleRow> rows, const AnalysisConf
       early[h] = d.dropped_early;
       nonfinite[h] = d.dropped_nonfinite;
       res.heads[h] = compute_head_statistics(d, cfg, res.doc_half);
+      res.mechanism[h] = compute_mechanism(d, cfg);
+      res.budget[h] = compute_budget(d, cfg, res.doc_half);
     } catch (...) {
       errors[h] = std::current_exception();
     }
@@ -100,6 +104,10 @@ void write_analysis(const std::string& dir, const AnalysisResult& r, const std::
                     docs_csv(r.heads, r.docs, r.doc_tokens, r.config, meta, r.doc_source_file, r.doc_half));
   write_file_atomic((fs::path(dir) / "head_docs.csv").string(), head_docs_csv(r.heads, r.docs));
   write_file_atomic((fs::path(dir) / "decision.json").string(), analysis_json(r).dump(2) + "\n");
+  write_file_atomic((fs::path(dir) / "mechanism.csv").string(), mechanism_csv(r.heads, r.mechanism));
+  write_file_atomic((fs::path(dir) / "mechanism_layers.csv").string(), mechanism_layers_csv(r.heads, r.mechanism));
+  write_file_atomic((fs::path(dir) / "budget.csv").string(), budget_csv(r.heads, r.budget));
+  write_file_atomic((fs::path(dir) / "budget_layers.csv").string(), budget_layers_csv(r.heads, r.budget));
 }
 
 AnalysisResult analyze_run(const std::string& run_dir, const std::string& out_dir, const AnalyzeOverrides& ov) {

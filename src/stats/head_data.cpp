@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 
@@ -74,6 +75,10 @@ HeadData gather_head(std::span<const TupleRow> rows, const TupleIndex& index, si
   d.q_norm.reserve(total);
   d.entropy.reserve(total);
   d.sink_mass.reserve(total);
+  d.entropy_fixed.reserve(total);
+  d.neg_var.reserve(total);
+  d.k_budget.reserve(total);
+  d.k_prev.reserve(total);
   d.doc_offsets.assign(index.docs.size() + 1, 0);
   size_t k = 0;
   std::vector<size_t> order;
@@ -83,6 +88,18 @@ HeadData gather_head(std::span<const TupleRow> rows, const TupleIndex& index, si
     for (; k < runs.size() && runs[k].doc == doc; ++k) {
       for (uint64_t i = runs[k].begin; i < runs[k].begin + runs[k].count; ++i) {
         const TupleRow& r = rows[i];
+        // k_budget of position pos − 1: the previous row of the run (the
+        // engine's order), else looked up in the run.
+        double kp = std::numeric_limits<double>::quiet_NaN();
+        if (i > runs[k].begin && rows[i - 1].pos == r.pos - 1) {
+          kp = rows[i - 1].k_budget;
+        } else if (r.pos >= 1) {
+          for (uint64_t j = runs[k].begin; j < runs[k].begin + runs[k].count; ++j)
+            if (rows[j].pos == r.pos - 1) {
+              kp = rows[j].k_budget;
+              break;
+            }
+        }
         if (r.kv_head != d.id.kv_head)
           fail_field(file, "row " + std::to_string(i),
                      "kv_head " + std::to_string(r.kv_head) + " differs from " + std::to_string(d.id.kv_head) +
@@ -99,6 +116,10 @@ HeadData gather_head(std::span<const TupleRow> rows, const TupleIndex& index, si
         d.q_norm.push_back(r.q_norm);
         d.entropy.push_back(r.entropy);
         d.sink_mass.push_back(r.sink_mass);
+        d.entropy_fixed.push_back(r.entropy_fixed_norm);
+        d.neg_var.push_back(r.neg_var_score);
+        d.k_budget.push_back(r.k_budget);
+        d.k_prev.push_back(kp);
       }
     }
     const size_t end = d.pos.size();
@@ -119,6 +140,10 @@ HeadData gather_head(std::span<const TupleRow> rows, const TupleIndex& index, si
       permute(d.q_norm);
       permute(d.entropy);
       permute(d.sink_mass);
+      permute(d.entropy_fixed);
+      permute(d.neg_var);
+      permute(d.k_budget);
+      permute(d.k_prev);
       for (size_t i = start + 1; i < end; ++i)
         if (d.pos[i] == d.pos[i - 1])
           fail_file(file, "duplicate rows for doc " + std::to_string(index.docs[doc]) + " layer " +

@@ -9,7 +9,11 @@
 //
 // gather_head collects a head's rows with pos ≥ min_position and finite
 // q_norm and entropy, grouped by document (ascending doc id) and ordered by
-// position inside each document. Duplicate (doc, pos) rows and a kv_head that
+// position inside each document. The issue-#14 columns (entropy_fixed_norm,
+// neg_var_score, k_budget) come along as they are (NaN when not measured,
+// e.g. a record-version-1 file); k_prev is the k_budget of the row at
+// position pos − 1 of the same document and head (before the min_position
+// cut; NaN when that row is absent or not measured). Duplicate (doc, pos) rows and a kv_head that
 // changes within a head are errors naming the file and the row.
 #include <cstdint>
 #include <span>
@@ -44,6 +48,7 @@ struct HeadData {
   std::vector<size_t> doc_offsets;  // per doc index (all docs of the index) + end
   std::vector<int32_t> pos;
   std::vector<double> q_norm, entropy, sink_mass;
+  std::vector<double> entropy_fixed, neg_var, k_budget, k_prev;  // issue #14 columns (NaN: not measured)
   uint64_t dropped_nonfinite = 0;   // rows at pos ≥ min_position with NaN/inf q_norm or entropy
   uint64_t dropped_early = 0;       // rows at pos < min_position
   size_t docs() const { return doc_offsets.size() - 1; }

@@ -17,12 +17,17 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kTieTolerance = 1e-12;
 
-struct DocCorr {
-  double r = kNaN, n_eff = kNaN;
-  bool enters = false;
-};
+DocCorr correlate_on_positions(std::span<const int32_t> pos, std::vector<double> x, std::vector<double> y, int knots) {
+  std::vector<double> ex = x, ey = y;
+  std::vector<double>* ys[] = {&ex, &ey};
+  residualize(pos, knots, ys);
+  return correlate_residuals(ex, ey, x, y);
+}
 
-// r and n_eff of two residual series (ex of x, ey of y; x, y the originals).
+}  // namespace
+
+double fisher_z(double r) { return std::atanh(std::clamp(r, -1.0 + 1e-12, 1.0 - 1e-12)); }
+
 DocCorr correlate_residuals(std::span<const double> ex, std::span<const double> ey, std::span<const double> x,
                             std::span<const double> y) {
   DocCorr c;
@@ -32,17 +37,6 @@ DocCorr correlate_residuals(std::span<const double> ex, std::span<const double> 
   c.enters = !std::isnan(c.r) && c.n_eff >= 4.0;
   return c;
 }
-
-DocCorr correlate_on_positions(std::span<const int32_t> pos, std::vector<double> x, std::vector<double> y, int knots) {
-  std::vector<double> ex = x, ey = y;
-  std::vector<double>* ys[] = {&ex, &ey};
-  residualize(pos, knots, ys);
-  return correlate_residuals(ex, ey, x, y);
-}
-
-double fisher_z(double r) { return std::atanh(std::clamp(r, -1.0 + 1e-12, 1.0 - 1e-12)); }
-
-}  // namespace
 
 std::vector<uint8_t> split_halves(std::span<const uint32_t> groups, uint64_t seed) {
   uint32_t G = 0;

@@ -28,6 +28,7 @@
 //   one group) are split once by a seeded shuffle (split_halves below); the
 //   same DerSimonian–Laird combination is computed over each half's documents.
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -49,6 +50,21 @@ struct WithinDocStats {
 WithinDocStats within_document_statistics(std::span<const double> x, std::span<const double> y,
                                           std::span<const int32_t> pos, std::span<const size_t> doc_offsets,
                                           std::span<const uint8_t> half, const AnalysisConfig& cfg, uint64_t seed);
+
+// One document's correlation of two position residual series (ex of x, ey of
+// y; x, y the originals): r = NaN when either residual is flat
+// (position_residuals.hpp), n_eff from the lag-1 autocorrelations; `enters`
+// when r is defined and n_eff ≥ 4. The per-document step of the statistic
+// above, for other modules that pool per-document values the same way.
+struct DocCorr {
+  double r = std::numeric_limits<double>::quiet_NaN(), n_eff = std::numeric_limits<double>::quiet_NaN();
+  bool enters = false;
+};
+DocCorr correlate_residuals(std::span<const double> ex, std::span<const double> ey, std::span<const double> x,
+                            std::span<const double> y);
+
+// atanh(r) with |r| clipped to 1 − 1e-12.
+double fisher_z(double r);
 
 // Per document index: 0 (half A, selection) or 1 (half B, confirmation).
 // groups: per document index, its source group (0..G−1). The G groups are

@@ -75,6 +75,17 @@ WindowCheck WindowStore::check(int w, bool hash) const {
   if (ec || size != e.value("bytes", uint64_t(0)))
     return {false, "its tuple file has " + std::to_string(size) + " bytes, the journal says " +
                        std::to_string(e.value("bytes", uint64_t(0)))};
+  // A tuple file of an older record version (written by a spectra before
+  // issue #14, e.g. a study started with it and resumed with this one) is
+  // measured again, so that the assembled table has one record version.
+  try {
+    const int v = tuple_npy_file_version(tp);
+    if (v != kTupleRecordVersion)
+      return {false, "its tuple file has tuple record version " + std::to_string(v) + " (written by an older spectra; " +
+                         "this one writes version " + std::to_string(kTupleRecordVersion) + ")"};
+  } catch (const Error& e) {
+    return {false, std::string("its tuple file is not a valid tuple file (") + e.what() + ")"};
+  }
   if (hash) {
     const std::string h = sha256_file(tp);
     if (h != e.value("sha256", ""))
@@ -127,6 +138,9 @@ uint64_t WindowStore::assemble(const std::string& path, TupleFormat format,
                           "...); run spectra study --resume " + run_dir_ + " to measure it again");
     }
     TupleReader r(tp);
+    if (r.version() != kTupleRecordVersion)
+      fail_file(tp, "has tuple record version " + std::to_string(r.version()) + " (written by an older spectra); run "
+                    "spectra study --resume " + run_dir_ + " to measure it again");
     for (const auto& row : r.rows())
       if (row.doc != w) fail_file(tp, "holds rows of doc " + std::to_string(row.doc) + ", expected " + std::to_string(w));
     writer.append(r.rows());

@@ -12,9 +12,12 @@
 // A window is written in two atomic steps (temporary + fsync + rename): first
 // its tuple file, then its journal entry. A window is done when its entry
 // exists, carries this study's plan id, and its tuple file has the recorded
-// size and (when verified) SHA-256; anything else (no entry, a tuple file
-// without entry, a truncated or altered file, an entry of another plan) is
-// measured again. The journal is a folder of one file per entry, so any number
+// size and (when verified) SHA-256 and is of the current tuple record version
+// (observers/tuple.hpp); anything else (no entry, a tuple file without entry,
+// a truncated or altered file, an entry of another plan, a tuple file of an
+// older record version, e.g. left by a spectra before issue #14 when the
+// study is resumed with this one) is measured again — on --resume the old
+// window is re-measured, with the reason in the log, rather than refused. The journal is a folder of one file per entry, so any number
 // of processes on a shared filesystem write it without appending to a common
 // file.
 //

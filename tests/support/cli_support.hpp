@@ -8,8 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
+
+#include "observers/tuple_file.hpp"
 
 namespace spectra::test_support {
 
@@ -58,6 +61,22 @@ inline CmdResult run_shell(const std::string& command, const std::string& cwd = 
   const int st = ::pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+// The bytes of a tuple file of record version 1 (10 fields, 40-byte rows), as
+// the writer before issue #14 wrote it: npy 1.0, header padded to 64 bytes.
+inline std::string tuple_v1_npy(std::span<const TupleRowV1> rows) {
+  std::string dict = "{'descr': " + tuple_npy_descr_v1() + ", 'fortran_order': False, 'shape': (" +
+                     std::to_string(rows.size()) + ",), }";
+  const size_t total = (10 + dict.size() + 1 + 63) / 64 * 64;
+  dict.append(total - 10 - dict.size() - 1, ' ');
+  dict += '\n';
+  std::string s("\x93NUMPY\x01\x00", 8);
+  s += static_cast<char>(dict.size() & 0xff);
+  s += static_cast<char>(dict.size() >> 8);
+  s += dict;
+  s.append(reinterpret_cast<const char*>(rows.data()), rows.size_bytes());
+  return s;
 }
 
 #ifdef SPECTRA_EXE
