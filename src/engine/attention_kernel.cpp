@@ -186,10 +186,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float softmax_row_b
 namespace rowstats {
 
 // Exact k_P by bucketed selection. x_j = m − s_j ≥ 0 is bucketed by fixed
-// width 1/kInvWidth nats (kBuckets finite buckets, x ≥ kBuckets/kInvWidth = 16
-// nats in the overflow bucket): the weight e^{−x} is monotone in x, so every
+// width 1/kInvWidth nats (bucket b holds x·kInvWidth rounded to b, kBuckets
+// finite buckets, x ≳ kBuckets/kInvWidth = 16 nats in the overflow bucket): the weight e^{−x} is monotone in x, so every
 // key of a lower bucket outweighs every key of a higher one. The mass per
-// bucket is summed in double (4 interleaved sub-histograms, so consecutive
+// bucket is summed in double (8 interleaved sub-histograms, so consecutive
 // keys of one bucket do not wait on each other's store); the bucket where the
 // cumulative mass crosses P·Σ is the only one sorted (the overflow bucket
 // too, so the count is exact for any P < 1). Cost O(n) plus the sort of one
@@ -207,33 +207,39 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float budget_count(
   for (int64_t j = 0; j < n; ++j) {
     const float x = s[j] - m;  // ≤ 0
     w[j] = exp_neg(x);
-    idx[j] = static_cast<int32_t>(std::min(-x * kInvWidth, static_cast<float>(kBuckets)));
+    // round(min(−x·kInvWidth, kBuckets)) read from the bits of the biased
+    // float (monotone in x; no float→int conversion, see exp_neg).
+    const float u = std::min(-x * kInvWidth, static_cast<float>(kBuckets)) + 12582912.0f;
+    idx[j] = std::bit_cast<int32_t>(u) - 0x4B400000;
   }
-  double hist[4][kBuckets + 1] = {};
+  constexpr int kSub = 8;
+  double hist[kSub][kBuckets + 1] = {};
   int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    hist[0][idx[j]] += w[j];
-    hist[1][idx[j + 1]] += w[j + 1];
-    hist[2][idx[j + 2]] += w[j + 2];
-    hist[3][idx[j + 3]] += w[j + 3];
-  }
+  for (; j + kSub <= n; j += kSub)
+    for (int u = 0; u < kSub; ++u) hist[u][idx[j + u]] += w[j + u];
   for (; j < n; ++j) hist[0][idx[j]] += w[j];
   double mass[kBuckets + 1], total = 0;
   for (int b = 0; b <= kBuckets; ++b) {
-    mass[b] = (hist[0][b] + hist[1][b]) + (hist[2][b] + hist[3][b]);
-    total += mass[b];
+    double m8 = 0;
+    for (int u = 0; u < kSub; ++u) m8 += hist[u][b];
+    mass[b] = m8;
+    total += m8;
   }
   const double target = static_cast<double>(P) * total;
   double cum = 0;
   int bstar = 0;
   while (bstar < kBuckets && cum + mass[bstar] < target) cum += mass[bstar++];
-  int64_t below = 0;
-#pragma omp simd reduction(+ : below)
-  for (int64_t i = 0; i < n; ++i) below += idx[i] < bstar ? 1 : 0;
-  float* sel = scr.sel.as<float>(static_cast<size_t>(n));
-  int64_t ns = 0;
-  for (int64_t i = 0; i < n; ++i)
-    if (idx[i] == bstar) sel[ns++] = w[i];
+  // Keys below the crossing bucket and in it (vectorised counts), then the
+  // crossing bucket's weights (a few dozen of the row's keys, typically).
+  int64_t below = 0, ns = 0;
+#pragma omp simd reduction(+ : below, ns)
+  for (int64_t i = 0; i < n; ++i) {
+    below += idx[i] < bstar ? 1 : 0;
+    ns += idx[i] == bstar ? 1 : 0;
+  }
+  float* sel = scr.sel.as<float>(static_cast<size_t>(ns));
+  for (int64_t i = 0, o = 0; o < ns; ++i)
+    if (idx[i] == bstar) sel[o++] = w[i];
   std::sort(sel, sel + ns, [](float a, float b) { return a > b; });
   int64_t k = 0;
   while (k < ns) {

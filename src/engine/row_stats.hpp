@@ -36,7 +36,13 @@ namespace spectra::engine::rowstats {
 SPECTRA_ALWAYS_INLINE float exp_neg(float x) {
   x = std::max(x, -87.0f);
   const float t = x * 1.44269504088896341f;
-  const float nf = (t + 12582912.0f) - 12582912.0f;  // round to nearest
+  // Round to nearest with the 1.5·2^23 trick; the integer n is read from the
+  // bits of the biased value (no float→int conversion: GCC does not
+  // vectorize cvttps2dq under the default -ftrapping-math, which made this
+  // loop scalar).
+  const float big = t + 12582912.0f;
+  const float nf = big - 12582912.0f;
+  const int32_t n = std::bit_cast<int32_t>(big) - 0x4B400000;
   float r = x - nf * 0.693359375f;
   r = r - nf * -2.12194440e-4f;
   float y = 1.9875691500e-4f;
@@ -46,7 +52,7 @@ SPECTRA_ALWAYS_INLINE float exp_neg(float x) {
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * r * r + r + 1.0f;
-  const int32_t e = (static_cast<int32_t>(nf) + 127) << 23;
+  const int32_t e = (n + 127) << 23;
   return y * std::bit_cast<float>(e);
 }
 
