@@ -63,7 +63,7 @@ void ProbeArrayObserver::on_head(const engine::HeadProbe& h) {
   const size_t off = (static_cast<size_t>(h.layer) * out_.n_heads + h.head) * out_.n + h.pos0;
   for (int f = 0; f < engine::kNumHeadProbeFields; ++f) {
     const float* src = h.*(engine::kHeadProbeFields[f].member);
-    if (!src) continue;  // a statistic the producer does not fill stays NaN
+    if (!src) continue;  // not measured: the array keeps its NaN
     std::copy(src, src + h.n, out_.fields[f].begin() + off);
   }
 }
