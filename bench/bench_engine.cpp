@@ -1,6 +1,7 @@
 // In-memory engine benchmark: GEMM peak (bf16, fp32) with one large oneDNN
 // matmul, then the forward pass of random-weight models with real shapes
-// (statistics on and off), reporting tokens/s and model FLOP utilization.
+// (all statistics on, on without k_budget, off), reporting tokens/s and model
+// FLOP utilization.
 //   bench_engine [T] [smollm2|1b|8b ...]
 #include <omp.h>
 
@@ -60,10 +61,11 @@ int main(int argc, char** argv) {
     bench::SyntheticModel m(d);
     std::vector<int32_t> toks(T);
     for (int64_t i = 0; i < T; ++i) toks[i] = static_cast<int32_t>((i * 7919) % d.vocab);
-    EngineOptions eo;
-    Engine eng(m, eo);
     const double flops = bench::forward_flops(d, T);
-    for (int stats : {1, 0}) {
+    for (int stats : {2, 1, 0}) {  // 2: all statistics, 1: without k_budget, 0: off
+      EngineOptions eo;
+      eo.budget_stat = stats == 2;
+      Engine eng(m, eo);
       TupleCollector col;
       NullObserver off;
       ForwardOptions fo;

@@ -3,7 +3,9 @@
 
 1. The machine's bf16 / fp32 GEMM peak: one large oneDNN matmul (gemm_peak.cpp).
 2. Random-weight models with real shapes on disk (make_models.py).
-3. `spectra measure` on a 4096-token window: statistics on and off (probe cost),
+3. `spectra measure` on a 4096-token window: statistics on (all nine per-token
+   statistics), on without the attention budget k_budget (--no-budget), and off
+   (--stats-off): the probe cost of each, relative to the statistics-off pass,
    tokens/s, model FLOP utilization (FLOPs incl. causal attention / time /
    bf16 GEMM peak), peak anonymous memory (RssAnon of the process, polled).
 4. PyTorch comparison (torch_llama.py, Debian python3-torch), same shape.
@@ -67,6 +69,7 @@ def main():
     ap.add_argument("--models-dir", default="", help="where the generated models live (default OUT/models)")
     ap.add_argument("--skip-gemm", action="store_true")
     ap.add_argument("--torch", default="smollm2", help="shapes for the PyTorch comparison ('' = none)")
+    ap.add_argument("--precision", default="auto", help="auto | bf16 | fp32 (spectra measure --precision)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     env = dict(os.environ, OMP_WAIT_POLICY="passive")
@@ -82,8 +85,8 @@ def main():
     subprocess.check_call(["g++", "-O2", "-std=c++17", "-fopenmp", os.path.join(HERE, "gemm_peak.cpp"), "-ldnnl", "-o", gp])
     res["gemm_peak"] = json.loads(subprocess.check_output([gp, "4096"], env=dict(env, OMP_NUM_THREADS=str(a.threads))))
     print("GEMM peak:", res["gemm_peak"], flush=True)
-    peak_wall = res["gemm_peak"]["bf16_tflops"] or res["gemm_peak"]["fp32_tflops"]
-    peak_cpu = res["gemm_peak"]["bf16_tflops_cpu_time"] or res["gemm_peak"]["fp32_tflops_cpu_time"]
+    peak_wall = res["gemm_peak"].get("bf16_tflops") or res["gemm_peak"]["fp32_tflops"]
+    peak_cpu = res["gemm_peak"].get("bf16_tflops_cpu_time") or res["gemm_peak"]["fp32_tflops_cpu_time"]  # no bf16: fp32
     # 2./3. models and measure
     mdir = a.models_dir or os.path.join(a.out, "models")
     os.makedirs(mdir, exist_ok=True)
@@ -98,10 +101,12 @@ def main():
             if not os.path.exists(path if fmt == "gguf" else os.path.join(path, "model.safetensors")):
                 print(f"writing {path}", flush=True)
                 (write_hf if fmt == "hf" else write_gguf)(s, path)
-            for stats in ("on", "off"):
+            by_stats = {}
+            for stats in ("on", "nobudget", "off"):
                 out = os.path.join(a.out, f"run_{m}_{fmt}_{stats}")
                 cmd = [a.spectra, "measure", "--model", path, "--tokens-file", tok, "--out", out, "--force",
-                       "--threads", str(a.threads)] + (["--stats-off"] if stats == "off" else [])
+                       "--threads", str(a.threads), "--precision", a.precision] + \
+                      {"on": [], "nobudget": ["--no-budget"], "off": ["--stats-off"]}[stats]
                 rc, wall, cpu, anon = run_polled(cmd, env)
                 if rc != 0:
                     print(f"{m} {fmt} stats={stats}: failed", flush=True)
@@ -116,7 +121,25 @@ def main():
                      "mfu_wall": fl / fw / 1e12 / peak_wall, "mfu_cpu_time": fl / (cpu / a.threads) / 1e12 / peak_cpu,
                      "tflop": fl / 1e12, "peak_anon_mib": anon, "breakdown": sm["time_breakdown_seconds"]}
                 res["runs"].append(r)
+                by_stats[stats] = r
                 print(json.dumps(r), flush=True)
+            # Probe cost: the whole forward pass with statistics vs without,
+            # by forward seconds (wall) and by process CPU time.
+            if "off" in by_stats:
+                off = by_stats["off"]
+                for stats, what in (("on", "all statistics"), ("nobudget", "all but k_budget")):
+                    if stats not in by_stats:
+                        continue
+                    on = by_stats[stats]
+                    o = {"model": s["name"], "format": fmt, "statistics": what,
+                         "overhead_forward": on["forward_seconds"] / off["forward_seconds"] - 1,
+                         "overhead_cpu": on["process_cpu"] / off["process_cpu"] - 1,
+                         "attention_seconds_on": on["breakdown"]["attention"],
+                         "attention_seconds_off": off["breakdown"]["attention"]}
+                    res.setdefault("probe_overhead", []).append(o)
+                    print(f"probe overhead {s['name']} {fmt} ({what}): {100 * o['overhead_forward']:+.1f}% of the "
+                          f"forward pass ({100 * o['overhead_cpu']:+.1f}% CPU time); attention "
+                          f"{o['attention_seconds_on']:.2f} s vs {o['attention_seconds_off']:.2f} s", flush=True)
     # 4. PyTorch
     for m in filter(None, a.torch.split(",")):
         try:

@@ -15,7 +15,8 @@ class MeasureResult:
     """One window through the instrumented forward pass.
 
     Every per-token statistic of the probe (``spectra.probe_fields()``:
-    q_norm, entropy, sink_mass, max_attn, ...) is an attribute holding a
+    q_norm, entropy, sink_mass, max_attn, entropy_fixed_norm, neg_var_score,
+    max_score, logsumexp, k_budget) is an attribute holding a
     float32 array shaped ``[layers, heads, T]``, sharing the engine's buffer.
     ``tokens`` [T], ``kv_head`` [heads], ``nll`` [T-1] (nats, next-token),
     ``perplexity``, ``mean_nll``, ``seconds`` (timings of the pass).
@@ -66,10 +67,13 @@ class Trace:
     """One head step by step (the numbers of ``spectra trace``, double
     precision): ``q``, ``k`` [T, head_dim] after RoPE, ``scores`` [T, T]
     (q.k/sqrt(d), NaN above the diagonal), ``probs`` [T, T], ``q_norm``,
-    ``k_norm``, ``entropy``, ``sink_mass``, ``max_attn``, ``argmax`` [T];
-    ``layer_q_norm``, ``layer_entropy`` [heads, T] and ``layer_r`` [heads] for
-    every head of the layer; ``engine_*`` [heads, T], the fused engine's fp32
-    values, and ``check``, the cross-check against them."""
+    ``k_norm``, ``entropy``, ``sink_mass``, ``max_attn``, ``argmax``,
+    ``entropy_fixed_norm``, ``neg_var_score``, ``max_score``, ``logsumexp``,
+    ``k_budget`` [T] (with ``ref_norm`` c and ``budget_mass`` P);
+    ``layer_q_norm``, ``layer_entropy``, ``layer_<issue-14 statistic>``
+    [heads, T] and ``layer_r`` [heads] for every head of the layer;
+    ``engine_*`` [heads, T], the fused engine's fp32 values, and ``check``,
+    the cross-check against them."""
 
     def __init__(self, d):
         self.__dict__.update(d)

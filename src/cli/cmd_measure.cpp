@@ -36,6 +36,8 @@ struct MeasureArgs {
   std::string raw_format = "npy";
   bool force = false;
   bool stats_off = false;
+  double budget_mass = 0.9;
+  bool no_budget = false;
 };
 
 nlohmann::json describe(const ModelDesc& d, const std::string& path) {
@@ -59,6 +61,8 @@ void run(const MeasureArgs& a) {
   if (sources != 1) throw Error("measure: give exactly one of --tokens, --tokens-file, --text-file");
   if (a.raw_format != "npy" && a.raw_format != "csv") throw Error("--raw-format: expected npy or csv");
   const engine::Precision prec = engine::parse_precision(a.precision);
+  if (!(a.budget_mass > 0 && a.budget_mass < 1))
+    throw Error("--budget-mass: must be a mass P with 0 < P < 1 (got " + std::to_string(a.budget_mass) + ")");
   if (fs::exists(a.out) && !a.force)
     throw Error(a.out + ": output folder exists (use --force to overwrite its files)");
 
@@ -89,6 +93,8 @@ void run(const MeasureArgs& a) {
   eo.precision = prec;
   eo.threads = a.threads;
   eo.prefill_chunk = a.prefill_chunk;
+  eo.budget_mass = static_cast<float>(a.budget_mass);
+  eo.budget_stat = !a.no_budget;
   const bool long_window = ids.size() >= 1024;
   const bool tty = ::isatty(2);
   eo.progress = [&](int done, int total) {
@@ -129,6 +135,7 @@ void run(const MeasureArgs& a) {
                     {"note", eng.precision_note()}};
   s["threads"] = eng.threads();
   s["prefill_chunk"] = a.prefill_chunk;
+  s["budget"] = {{"on", !a.no_budget}, {"mass", a.budget_mass}};
   s["cpu"] = engine::cpu_summary();
   s["tokens"] = ids.size();
   s["statistics"] = a.stats_off ? "off" : "on";
@@ -155,7 +162,7 @@ void run(const MeasureArgs& a) {
 
 void register_measure(CLI::App& app) {
   auto a = std::make_shared<MeasureArgs>();
-  auto* cmd = app.add_subcommand("measure", "Instrumented forward pass over one window: q-norm, entropy, sink mass, max weight per (layer, head, position)");
+  auto* cmd = app.add_subcommand("measure", "Instrumented forward pass over one window: q-norm, entropy, sink mass, max weight, fixed-norm entropy, -Var(score), max score, logsumexp, attention budget per (layer, head, position)");
   cmd->add_option("--model", a->model, "Model: HF folder or .gguf file")->required();
   cmd->add_option("--tokens", a->tokens, "Token ids, e.g. \"1 461 461\"");
   cmd->add_option("--tokens-file", a->tokens_file, "File of token ids (whitespace or commas)");
@@ -166,6 +173,10 @@ void register_measure(CLI::App& app) {
                   "Query rows per chunk of the prefill (activation memory ~ chunk x width; 0: whole window)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--budget-mass", a->budget_mass,
+                  "Attention budget k_budget: the fewest keys holding this mass P of each row's attention (0 < P < 1)")
+      ->capture_default_str();
+  cmd->add_flag("--no-budget", a->no_budget, "Do not compute k_budget (NaN in the tuple file; saves its cost)");
   cmd->add_option("--precision", a->precision, "bf16, fp32 or auto (bf16 where the CPU supports it)");
   cmd->add_option("--threads", a->threads, "Threads (default: all cores)");
   cmd->add_option("--raw-format", a->raw_format, "Tuple file format: npy or csv");

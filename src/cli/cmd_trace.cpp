@@ -26,6 +26,7 @@ struct TraceArgs {
   std::string model, text, tokens, out, gnuplot = "gnuplot", ref_layout = "model";
   int layer = -1, head = -1, threads = 0, rows = 64, top = 3;
   double tolerance = 1e-4;
+  double budget_mass = 0.9;
 };
 
 void run(const TraceArgs& a) {
@@ -65,6 +66,9 @@ void run(const TraceArgs& a) {
   opt.head = a.head;
   opt.tolerance = a.tolerance;
   opt.threads = a.threads;
+  if (!(a.budget_mass > 0 && a.budget_mass < 1))
+    throw Error("--budget-mass: must be a mass P with 0 < P < 1 (got " + std::to_string(a.budget_mass) + ")");
+  opt.budget_mass = static_cast<float>(a.budget_mass);
   if (a.ref_layout == "half-split") opt.reference_rope_layout = RopeLayout::HalfSplit;
   else if (a.ref_layout == "adjacent") opt.reference_rope_layout = RopeLayout::Adjacent;
   else if (a.ref_layout == "swapped")
@@ -85,11 +89,13 @@ void run(const TraceArgs& a) {
   std::fflush(stdout);
   const auto& c = tr.check;
   if (!c.passed) {
-    char b[256];
+    char b[512];
     std::snprintf(b, sizeof b,
                   "trace: cross-check FAILED: the fused engine differs from the step-by-step reference "
-                  "(max ‖q‖ rel diff %.3g, max entropy abs diff %.3g, tolerance %.3g)",
-                  c.max_q_norm_rel, c.max_entropy_abs, c.tolerance);
+                  "(max ‖q‖ rel diff %.3g, max entropy abs diff %.3g, H_fix abs %.3g, -Var rel %.3g, max score rel "
+                  "%.3g, logsumexp rel %.3g, k_P rows differing %lld; tolerance %.3g)",
+                  c.max_q_norm_rel, c.max_entropy_abs, c.max_fixed_entropy_abs, c.max_neg_var_rel,
+                  c.max_max_score_rel, c.max_logsumexp_rel, static_cast<long long>(c.k_budget_mismatch), c.tolerance);
     throw Error(b);
   }
 }
@@ -108,6 +114,7 @@ void register_trace(CLI::App& app) {
   cmd->add_option("--out", a->out, "Write CSV matrices and figures into this folder")->transform(AbsolutePath());
   cmd->add_option("--tolerance", a->tolerance, "Cross-check tolerance: ‖q‖ relative and entropy absolute (default 1e-4)");
   cmd->add_option("--threads", a->threads, "Engine threads (default: all cores)");
+  cmd->add_option("--budget-mass", a->budget_mass, "P of the attention budget k_P (default 0.9)");
   cmd->add_option("--rows", a->rows, "Rows shown on the terminal (default 64; --out has all)");
   cmd->add_option("--top", a->top, "Top-attended tokens shown per row (default 3)");
   cmd->add_option("--gnuplot", a->gnuplot, "gnuplot executable (default: gnuplot)");

@@ -5,11 +5,15 @@
 // (reference_forward.hpp) up to the chosen layer, then, for the chosen head,
 // spells out every step: q and k after RoPE and their norms, the scaled
 // scores q·k/√d under the causal mask, the softmax probabilities, and each
-// row's entropy, sink mass and largest weight. For every head of the layer it
-// keeps ‖q‖ and H (the per-head correlation demo). Then it runs the engine's
-// fused kernel (fp32) on the same tokens, collects its q_norm / entropy for
-// the layer through an Observer, and reports the largest difference: the
-// cross-check passes when both stay within the tolerance.
+// row's entropy, sink mass and largest weight, and the issue-#14 statistics
+// (fixed-norm entropy, −Var_p(s), max score, logsumexp, attention budget
+// k_P). For every head of the layer it keeps ‖q‖, H (the per-head correlation
+// demo) and the #14 statistics. Then it runs the engine's fused kernel (fp32)
+// on the same tokens, collects every statistic of the layer through an
+// Observer, and reports the largest differences: the cross-check passes when
+// all stay within the tolerance (k_P exactly, but for rows whose reference
+// cumulative mass is within the tolerance of P at the boundary, where one
+// key either way is allowed and counted).
 //
 //   auto tr = spectra::dissect::trace_head(model, ids, {.layer = 2, .head = 5});
 //   if (!tr.check.passed) ...   // the CLI exits non-zero
@@ -32,6 +36,7 @@ struct TraceOptions {
   double tolerance = 1e-4;  // q_norm relative error and entropy absolute error
   int threads = 0;          // engine threads (0: all cores)
   bool run_engine = true;   // false: reference only, no cross-check
+  float budget_mass = 0.9f; // P of k_budget (reference and engine)
   // Test-only: the reference rotates with this layout instead of the model's
   // (the cross-check must then fail).
   std::optional<RopeLayout> reference_rope_layout;
@@ -50,6 +55,11 @@ struct CrossCheck {
   int q_norm_worst_head = -1, entropy_worst_head = -1;
   int64_t q_norm_worst_pos = -1, entropy_worst_pos = -1;
   double head_q_norm_rel = 0, head_entropy_abs = 0;  // the traced head only
+  // Issue #14, every head of the layer: H_fix absolute (nats); −Var_p(s),
+  // max score and logsumexp relative to max(1, |reference|); k_P: rows that
+  // differ beyond the boundary ambiguity (must be 0) and rows within it.
+  double max_fixed_entropy_abs = 0, max_neg_var_rel = 0, max_max_score_rel = 0, max_logsumexp_rel = 0;
+  int64_t k_budget_mismatch = 0, k_budget_ambiguous = 0;
 };
 
 struct HeadTrace {
@@ -72,14 +82,24 @@ struct HeadTrace {
   std::vector<double> sink_mass;      // [n] p[t][0]
   std::vector<double> max_attn;       // [n] max_j p[t][j]
   std::vector<int64_t> argmax;        // [n] the j of max_attn
+  // Issue #14 for the traced head (reference): H of softmax(s·c/‖q‖) with c =
+  // ref_norm (the head's mean ‖q‖ over positions ≥ kRefNormSkip), −Var_p(s),
+  // max_j s_j, log Σ e^{s_j}, and the fewest keys holding mass ≥ budget_mass.
+  double ref_norm = 0;
+  float budget_mass = 0.9f;
+  std::vector<double> entropy_fixed_norm, neg_var_score, max_score, logsumexp, k_budget;  // [n]
 
   // Every query head of the layer (reference): ‖q‖ and H per position, and
   // Pearson r across the positions (NaN when undefined).
   std::vector<std::vector<double>> layer_q_norm, layer_entropy;  // [n_heads][n]
   std::vector<double> layer_r;                                   // [n_heads], positions ≥ 1
+  std::vector<std::vector<double>> layer_fixed_entropy, layer_neg_var, layer_max_score, layer_logsumexp,
+      layer_k_budget;                                            // [n_heads][n], reference
 
   // The engine's values for the layer (empty when the engine did not run).
   std::vector<std::vector<float>> engine_q_norm, engine_entropy, engine_sink, engine_max_attn;  // [n_heads][n]
+  std::vector<std::vector<float>> engine_fixed_entropy, engine_neg_var, engine_max_score, engine_logsumexp,
+      engine_k_budget;  // [n_heads][n]
   CrossCheck check;
 
   double score(int64_t t, int64_t j) const { return scores[t * n + j]; }

@@ -3,7 +3,9 @@
 // gnuplot driver (report/gnuplot.hpp).
 //
 //   tokens.csv       pos, token_id, token, q_norm, k_norm, entropy, entropy_norm,
-//                    sink_mass, max_attn, argmax, engine_q_norm, engine_entropy
+//                    sink_mass, max_attn, argmax, engine_q_norm, engine_entropy,
+//                    entropy_fixed_norm, neg_var_score, max_score, logsumexp,
+//                    k_budget and their engine_ values
 //   q.csv / k.csv    pos, then head_dim columns (after RoPE)
 //   scores.csv       pos, then n columns s_tj (empty where masked, j > t)
 //   attention.csv    pos, then n columns p_tj (0 where masked)
@@ -197,13 +199,20 @@ std::vector<std::string> write_trace_output(const HeadTrace& tr, const std::stri
     AtomicFile f(path("tokens.csv"));
     auto& o = f.stream();
     o << "pos,token_id,token,q_norm,k_norm,entropy,entropy_norm,sink_mass,max_attn,argmax,engine_q_norm,"
-         "engine_entropy\n";
+         "engine_entropy,entropy_fixed_norm,neg_var_score,max_score,logsumexp,k_budget,engine_entropy_fixed_norm,"
+         "engine_neg_var_score,engine_max_score,engine_logsumexp,engine_k_budget\n";
     for (int64_t t = 0; t < n; ++t) {
       const double hn = t > 0 ? tr.entropy[t] / std::log(static_cast<double>(t + 1)) : NAN;
       o << t << ',' << tr.tokens[t] << ',' << csv_field(tr.token_text[t]) << ',' << num(tr.q_norm[t]) << ','
         << num(tr.k_norm[t]) << ',' << num(tr.entropy[t]) << ',' << num(hn) << ',' << num(tr.sink_mass[t]) << ','
         << num(tr.max_attn[t]) << ',' << tr.argmax[t] << ',' << (eng ? num(tr.engine_q_norm[tr.head][t]) : "")
-        << ',' << (eng ? num(tr.engine_entropy[tr.head][t]) : "") << '\n';
+        << ',' << (eng ? num(tr.engine_entropy[tr.head][t]) : "") << ',' << num(tr.entropy_fixed_norm[t]) << ','
+        << num(tr.neg_var_score[t]) << ',' << num(tr.max_score[t]) << ',' << num(tr.logsumexp[t]) << ','
+        << num(tr.k_budget[t]);
+      for (const auto* e : {&tr.engine_fixed_entropy, &tr.engine_neg_var, &tr.engine_max_score, &tr.engine_logsumexp,
+                            &tr.engine_k_budget})
+        o << ',' << (eng ? num((*e)[tr.head][t]) : "");
+      o << '\n';
     }
     f.commit();
   }
@@ -214,11 +223,21 @@ std::vector<std::string> write_trace_output(const HeadTrace& tr, const std::stri
   {
     AtomicFile f(path("layer_heads.csv"));
     auto& o = f.stream();
-    o << "head,pos,q_norm,entropy,engine_q_norm,engine_entropy\n";
+    o << "head,pos,q_norm,entropy,engine_q_norm,engine_entropy,entropy_fixed_norm,neg_var_score,max_score,"
+         "logsumexp,k_budget,engine_entropy_fixed_norm,engine_neg_var_score,engine_max_score,engine_logsumexp,"
+         "engine_k_budget\n";
     for (int h = 0; h < tr.n_heads; ++h)
-      for (int64_t t = 0; t < n; ++t)
+      for (int64_t t = 0; t < n; ++t) {
         o << h << ',' << t << ',' << num(tr.layer_q_norm[h][t]) << ',' << num(tr.layer_entropy[h][t]) << ','
-          << (eng ? num(tr.engine_q_norm[h][t]) : "") << ',' << (eng ? num(tr.engine_entropy[h][t]) : "") << '\n';
+          << (eng ? num(tr.engine_q_norm[h][t]) : "") << ',' << (eng ? num(tr.engine_entropy[h][t]) : "");
+        for (const auto* r : {&tr.layer_fixed_entropy, &tr.layer_neg_var, &tr.layer_max_score, &tr.layer_logsumexp,
+                              &tr.layer_k_budget})
+          o << ',' << num((*r)[h][t]);
+        for (const auto* e : {&tr.engine_fixed_entropy, &tr.engine_neg_var, &tr.engine_max_score,
+                              &tr.engine_logsumexp, &tr.engine_k_budget})
+          o << ',' << (eng ? num((*e)[h][t]) : "");
+        o << '\n';
+      }
     f.commit();
   }
   {
@@ -248,7 +267,15 @@ std::vector<std::string> write_trace_output(const HeadTrace& tr, const std::stri
                         {"traced_head_q_norm_rel_diff", jnum(c.head_q_norm_rel)},
                         {"traced_head_entropy_abs_diff", jnum(c.head_entropy_abs)},
                         {"traced_head_sink_abs_diff", jnum(c.max_sink_abs)},
-                        {"traced_head_max_attn_abs_diff", jnum(c.max_max_attn_abs)}};
+                        {"traced_head_max_attn_abs_diff", jnum(c.max_max_attn_abs)},
+                        {"reference_norm", jnum(tr.ref_norm)},
+                        {"budget_mass", tr.budget_mass},
+                        {"max_entropy_fixed_norm_abs_diff", jnum(c.max_fixed_entropy_abs)},
+                        {"max_neg_var_score_rel_diff", jnum(c.max_neg_var_rel)},
+                        {"max_max_score_rel_diff", jnum(c.max_max_score_rel)},
+                        {"max_logsumexp_rel_diff", jnum(c.max_logsumexp_rel)},
+                        {"k_budget_rows_differing", c.k_budget_mismatch},
+                        {"k_budget_rows_ambiguous", c.k_budget_ambiguous}};
     write_file_atomic(path("check.json"), j.dump(2) + "\n");
   }
 

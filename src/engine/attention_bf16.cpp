@@ -17,10 +17,13 @@
 #include "engine/buffer.hpp"
 #include "engine/gemm.hpp"
 #include "engine/ops.hpp"
+#include "engine/row_stats.hpp"
 
 namespace spectra::engine {
 
-float softmax_row_bf16(float* srow, int nv, int nk, float mold, uint16_t* prow, float& sum, float& wsum);
+// attention_kernel.cpp (compiled per ISA): the shared row update, then p → bf16.
+float softmax_row_bf16(const rowstats::RowWants& want, rowstats::RowState& r, float* srow, int nv, int nk,
+                       bool first_block, uint16_t* prow, bool* rescale);
 
 namespace {
 
@@ -102,12 +105,15 @@ void attention_blocked_bf16(const AttnShape& sh, const AttnIO& io, const AttnSta
 #pragma omp parallel
   {
     dnnl::stream strm(cpu_engine());
-    Buffer sbuf, pbuf, abuf, scratch;
+    Buffer sbuf, pbuf, abuf, scratch, rawbuf;
     float* S = sbuf.as<float>(static_cast<size_t>(bq) * bk);
     uint16_t* P = pbuf.as<uint16_t>(static_cast<size_t>(bq) * bk);
     float* A = abuf.as<float>(static_cast<size_t>(bq) * hd);
-    std::vector<float> m(bq), s0(bq);
-    std::vector<double> l(bq), a(bq);
+    std::vector<rowstats::RowState> rows(bq);
+    std::vector<float> qn(bq);
+    rowstats::BudgetScratch bscr;
+    const rowstats::RowWants want{st && st->neg_var_score, st && st->entropy_fixed_norm && st->ref_norm};
+    const bool budget = st && st->k_budget && st->budget;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t qb = nqb - 1 - it / sh.n_heads;
@@ -115,11 +121,17 @@ void attention_blocked_bf16(const AttnShape& sh, const AttnIO& io, const AttnSta
       const int g = h / group;
       const int64_t r0 = qb * bq, r1 = std::min<int64_t>(io.T, r0 + bq);
       const int nq = static_cast<int>(r1 - r0);
-      std::fill(m.begin(), m.end(), -std::numeric_limits<float>::infinity());
-      std::fill(l.begin(), l.end(), 0.0);
-      std::fill(a.begin(), a.end(), 0.0);
+      for (auto& r : rows) r.reset();
+      if (st) {
+        for (int i = 0; i < nq; ++i) {
+          qn[i] = rowstats::q_norm_of(io.q + (r0 + i) * io.ldq + int64_t{h} * hd, hd);
+          if (want.fix) rows[i].beta = rowstats::fixed_norm_beta(st->ref_norm[h], qn[i]);
+        }
+      }
       std::memset(A, 0, sizeof(float) * nq * hd);
       const int64_t kend = io.pos0 + r1;
+      // k_budget: this block's raw scores against all its keys, nq × kend floats.
+      float* raw = budget ? rawbuf.as<float>(static_cast<size_t>(nq) * kend) : nullptr;
       for (int64_t k0 = 0; k0 < kend; k0 += bk) {
         const int nk = static_cast<int>(std::min<int64_t>(bk, kend - k0));
         // S[nq][nk] = Q_blk · K_blkᵀ
@@ -134,23 +146,13 @@ void attention_blocked_bf16(const AttnShape& sh, const AttnIO& io, const AttnSta
             std::memset(prow, 0, sizeof(uint16_t) * nk);
             continue;
           }
-          if (k0 == 0) s0[i] = srow[0];
-          const float mold = m[i];
-          float sum, wsum;
-          const float mnew = softmax_row_bf16(srow, nv, nk, mold, prow, sum, wsum);
-          if (mold != mnew) {
-            if (l[i] > 0) {
-              const double alpha = std::exp(static_cast<double>(mold) - mnew);
-              a[i] = alpha * (a[i] + (static_cast<double>(mold) - mnew) * l[i]);
-              l[i] *= alpha;
-              const float af = static_cast<float>(alpha);
-              float* ar = A + static_cast<size_t>(i) * hd;
-              for (int d = 0; d < hd; ++d) ar[d] *= af;
-            }
-            m[i] = mnew;
+          if (raw) std::memcpy(raw + static_cast<size_t>(i) * kend + k0, srow, sizeof(float) * nv);
+          bool rescale;
+          const float alpha = softmax_row_bf16(want, rows[i], srow, nv, nk, k0 == 0, prow, &rescale);
+          if (rescale) {
+            float* ar = A + static_cast<size_t>(i) * hd;
+            for (int d = 0; d < hd; ++d) ar[d] *= alpha;
           }
-          l[i] += sum;
-          a[i] += wsum;
         }
         // A[nq][hd] += P · V_blk
         SmallMM& pv = small_mm(nq, hd, nk, bk, kvdim, 1, hd, true);
@@ -158,24 +160,14 @@ void attention_blocked_bf16(const AttnShape& sh, const AttnIO& io, const AttnSta
       }
       for (int i = 0; i < nq; ++i) {
         const int64_t t = r0 + i;
-        const float inv = static_cast<float>(1.0 / l[i]);
+        const float inv = static_cast<float>(1.0 / rows[i].l);
         float* o = io.out + t * io.ldo + int64_t{h} * hd;
         for (int d = 0; d < hd; ++d) o[d] = A[static_cast<size_t>(i) * hd + d] * inv;
         if (st) {
           const int64_t idx = int64_t{h} * st->ld + t;
-          if (st->q_norm) {
-            const float* qr = io.q + t * io.ldq + int64_t{h} * hd;
-            double ss = 0;
-            for (int d = 0; d < hd; ++d) ss += static_cast<double>(qr[d]) * qr[d];
-            st->q_norm[idx] = static_cast<float>(std::sqrt(ss));
-          }
-          if (st->entropy) {
-            const double H = std::log(l[i]) - a[i] / l[i];
-            st->entropy[idx] = static_cast<float>(H < 0.0 ? 0.0 : H);  // NaN stays NaN
-          }
-          if (st->sink_mass)
-            st->sink_mass[idx] = static_cast<float>(std::exp(static_cast<double>(s0[i]) - m[i]) / l[i]);
-          if (st->max_attn) st->max_attn[idx] = static_cast<float>(1.0 / l[i]);
+          if (st->q_norm) st->q_norm[idx] = qn[i];
+          rowstats::finish_row(rows[i], *st, idx, raw ? raw + static_cast<size_t>(i) * kend : nullptr,
+                               io.pos0 + t + 1, &bscr);
         }
       }
     }

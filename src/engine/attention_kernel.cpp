@@ -7,10 +7,12 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <vector>
 
 #include "engine/buffer.hpp"
+#include "engine/row_stats.hpp"
 #include "util/error.hpp"
 
 namespace spectra::engine {
@@ -21,38 +23,14 @@ constexpr int kVec = 16;  // register-block width (floats)
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-// p[j] = e^{s[j]-m}; returns Σp and Σp·(s−m) through sum/wsum. Cephes-style
-// polynomial, ~1 ulp, vectorizable.
-__attribute__((always_inline)) inline void exp_row(const float* s, float m, float* p, int n, float& sum, float& wsum) {
-  float acc = 0.f, wacc = 0.f;
-#pragma omp simd reduction(+ : acc, wacc)
-  for (int j = 0; j < n; ++j) {
-    float x = s[j] - m;
-    const float xd = x;
-    x = std::max(x, -87.0f);
-    const float t = x * 1.44269504088896341f;
-    const float nf = (t + 12582912.0f) - 12582912.0f;  // round to nearest
-    float r = x - nf * 0.693359375f;
-    r = r - nf * -2.12194440e-4f;
-    float y = 1.9875691500e-4f;
-    y = y * r + 1.3981999507e-3f;
-    y = y * r + 8.3334519073e-3f;
-    y = y * r + 4.1665795894e-2f;
-    y = y * r + 1.6666665459e-1f;
-    y = y * r + 5.0000001201e-1f;
-    y = y * r * r + r + 1.0f;
-    const int32_t e = (static_cast<int32_t>(nf) + 127) << 23;
-    const float v = y * std::bit_cast<float>(e);
-    p[j] = v;
-    acc += v;
-    wacc += v * xd;
-  }
-  sum = acc;
-  wsum = wacc;
-}
+using rowstats::RowState;
+using rowstats::RowWants;
 
 struct Scratch {
-  Buffer qs, kt, vs, s, acc, stat;
+  Buffer qs, kt, vs, s, acc, raw;
+  std::vector<RowState> rows;
+  std::vector<float> qn;
+  rowstats::BudgetScratch budget;
 };
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
@@ -72,11 +50,21 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
   float* Vs = scr.vs.as<float>(static_cast<size_t>(bkp) * hdp);
   float* S = scr.s.as<float>(static_cast<size_t>(bqp) * bkp);
   float* A = scr.acc.as<float>(static_cast<size_t>(bqp) * hdp);
-  double* stat = scr.stat.as<double>(static_cast<size_t>(bqp) * 3);
-  std::vector<float> m(bqp, -std::numeric_limits<float>::infinity()), s0(bqp, 0.f);
-  double* l = stat;
-  double* a = stat + bqp;
-  for (int i = 0; i < 2 * bqp; ++i) stat[i] = 0;
+  const RowWants want{st && st->neg_var_score, st && st->entropy_fixed_norm && st->ref_norm};
+  const bool budget = st && st->k_budget && st->budget;
+  const int64_t kend = io.pos0 + r1;  // keys [0, kend)
+  // k_budget: this block's raw scores against all its keys, nq × kend floats.
+  float* raw = budget ? scr.raw.as<float>(static_cast<size_t>(nq) * kend) : nullptr;
+  scr.rows.resize(bqp);
+  scr.qn.resize(bqp);
+  std::vector<RowState>& rows = scr.rows;
+  for (auto& r : rows) r.reset();
+  if (st) {
+    for (int i = 0; i < nq; ++i) {
+      scr.qn[i] = rowstats::q_norm_of(io.q + (r0 + i) * io.ldq + static_cast<int64_t>(h) * hd, hd);
+      if (want.fix) rows[i].beta = rowstats::fixed_norm_beta(st->ref_norm[h], scr.qn[i]);
+    }
+  }
 
   // Load the scaled query block; rows past nq are zero.
   for (int i = 0; i < bqp; ++i) {
@@ -90,7 +78,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
   }
   std::memset(A, 0, sizeof(float) * bqp * hdp);
 
-  const int64_t kend = io.pos0 + r1;  // keys [0, kend)
   for (int64_t k0 = 0; k0 < kend; k0 += bk) {
     const int nk = static_cast<int>(std::min<int64_t>(bk, kend - k0));
     const int nkp = static_cast<int>(round_up(nk, kVec));
@@ -128,29 +115,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
         std::memset(srow, 0, sizeof(float) * nkp);
         continue;
       }
-      if (k0 == 0) s0[i] = srow[0];
-      float bm = srow[0];
-#pragma omp simd reduction(max : bm)
-      for (int j = 1; j < nv; ++j) bm = std::max(bm, srow[j]);
-      const float mold = m[i];
-      const float mnew = std::max(mold, bm);
-      float sum, wsum;
-      exp_row(srow, mnew, srow, nv, sum, wsum);
+      if (raw) std::memcpy(raw + static_cast<size_t>(i) * kend + k0, srow, sizeof(float) * nv);
+      bool rescale;
+      const float alpha = rowstats::update_row(want, rows[i], srow, nv, k0 == 0, &rescale);
       std::memset(srow + nv, 0, sizeof(float) * (nkp - nv));
-      float* ar = A + static_cast<size_t>(i) * hdp;
-      if (mold != mnew) {
-        if (l[i] > 0) {
-          const double alpha = std::exp(static_cast<double>(mold) - mnew);
-          a[i] = alpha * (a[i] + (static_cast<double>(mold) - mnew) * l[i]);
-          l[i] *= alpha;
-          const float af = static_cast<float>(alpha);
+      if (rescale) {
+        float* ar = A + static_cast<size_t>(i) * hdp;
 #pragma omp simd
-          for (int d = 0; d < hdp; ++d) ar[d] *= af;
-        }
-        m[i] = mnew;
+        for (int d = 0; d < hdp; ++d) ar[d] *= alpha;
       }
-      l[i] += sum;
-      a[i] += wsum;
     }
     // A += P · V, register-blocked 4 rows × 16 dims.
     for (int d0 = 0; d0 < hdp; d0 += kVec) {
@@ -172,24 +145,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
   // Finish rows: output, statistics.
   for (int i = 0; i < nq; ++i) {
     const int64_t t = r0 + i;
-    const float inv = static_cast<float>(1.0 / l[i]);
+    const float inv = static_cast<float>(1.0 / rows[i].l);
     float* o = io.out + t * io.ldo + static_cast<int64_t>(h) * hd;
     const float* ar = A + static_cast<size_t>(i) * hdp;
     for (int d = 0; d < hd; ++d) o[d] = ar[d] * inv;
     if (st) {
       const int64_t idx = static_cast<int64_t>(h) * st->ld + t;
-      if (st->q_norm) {
-        const float* qr = io.q + t * io.ldq + static_cast<int64_t>(h) * hd;
-        double ss = 0;
-        for (int d = 0; d < hd; ++d) ss += static_cast<double>(qr[d]) * qr[d];
-        st->q_norm[idx] = static_cast<float>(std::sqrt(ss));
-      }
-      if (st->entropy) {
-        const double H = std::log(l[i]) - a[i] / l[i];
-        st->entropy[idx] = static_cast<float>(H < 0.0 ? 0.0 : H);  // rounding below 0 → 0; NaN stays NaN
-      }
-      if (st->sink_mass) st->sink_mass[idx] = static_cast<float>(std::exp(static_cast<double>(s0[i]) - m[i]) / l[i]);
-      if (st->max_attn) st->max_attn[idx] = static_cast<float>(1.0 / l[i]);
+      if (st->q_norm) st->q_norm[idx] = scr.qn[i];
+      rowstats::finish_row(rows[i], *st, idx, raw ? raw + static_cast<size_t>(i) * kend : nullptr, io.pos0 + t + 1,
+                           &scr.budget);
     }
   }
 }
@@ -202,15 +166,13 @@ void check(const AttnShape& sh, const AttnIO& io) {
 
 }  // namespace
 
-// One row of the bf16 kernel: block max, new running max, p = e^{s−m} (bf16
-// into prow, zero up to nk), Σp and Σp(s−m).
+// One row of the bf16 kernel: the shared row update (row_stats.hpp) on the
+// fp32 scores, then p rounded to bf16 into prow (zero up to nk). Returns the
+// output accumulator's rescale factor (*rescale false: none needed).
 __attribute__((target_clones("avx512f", "avx2", "default"))) float softmax_row_bf16(
-    float* srow, int nv, int nk, float mold, uint16_t* prow, float& sum, float& wsum) {
-  float bm = srow[0];
-#pragma omp simd reduction(max : bm)
-  for (int j = 1; j < nv; ++j) bm = std::max(bm, srow[j]);
-  const float mnew = std::max(mold, bm);
-  exp_row(srow, mnew, srow, nv, sum, wsum);
+    const rowstats::RowWants& want, rowstats::RowState& r, float* srow, int nv, int nk, bool first_block,
+    uint16_t* prow, bool* rescale) {
+  const float alpha = rowstats::update_row(want, r, srow, nv, first_block, rescale);
 #pragma omp simd
   for (int j = 0; j < nv; ++j) {
     uint32_t u = std::bit_cast<uint32_t>(srow[j]);
@@ -218,8 +180,76 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float softmax_row_b
     prow[j] = static_cast<uint16_t>(u >> 16);
   }
   for (int j = nv; j < nk; ++j) prow[j] = 0;
-  return mnew;
+  return alpha;
 }
+
+namespace rowstats {
+
+// Exact k_P by bucketed selection. x_j = m − s_j ≥ 0 is bucketed by fixed
+// width 1/kInvWidth nats (bucket b holds x·kInvWidth rounded to b, kBuckets
+// finite buckets, x ≳ kBuckets/kInvWidth = 16 nats in the overflow bucket): the weight e^{−x} is monotone in x, so every
+// key of a lower bucket outweighs every key of a higher one. The mass per
+// bucket is summed in double (8 interleaved sub-histograms, so consecutive
+// keys of one bucket do not wait on each other's store); the bucket where the
+// cumulative mass crosses P·Σ is the only one sorted (the overflow bucket
+// too, so the count is exact for any P < 1). Cost O(n) plus the sort of one
+// bucket (typically a few dozen keys).
+namespace {
+constexpr int kBuckets = 128;
+constexpr float kInvWidth = 8.f;
+}  // namespace
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) float budget_count(const float* s, int64_t n, float m,
+                                                                               float P, BudgetScratch& scr) {
+  float* w = scr.w.as<float>(static_cast<size_t>(n));
+  int32_t* idx = scr.idx.as<int32_t>(static_cast<size_t>(n));
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    const float x = s[j] - m;  // ≤ 0
+    w[j] = exp_neg(x);
+    // round(min(−x·kInvWidth, kBuckets)) read from the bits of the biased
+    // float (monotone in x; no float→int conversion, see exp_neg).
+    const float u = std::min(-x * kInvWidth, static_cast<float>(kBuckets)) + 12582912.0f;
+    idx[j] = std::bit_cast<int32_t>(u) - 0x4B400000;
+  }
+  constexpr int kSub = 8;
+  double hist[kSub][kBuckets + 1] = {};
+  int64_t j = 0;
+  for (; j + kSub <= n; j += kSub)
+    for (int u = 0; u < kSub; ++u) hist[u][idx[j + u]] += w[j + u];
+  for (; j < n; ++j) hist[0][idx[j]] += w[j];
+  double mass[kBuckets + 1], total = 0;
+  for (int b = 0; b <= kBuckets; ++b) {
+    double m8 = 0;
+    for (int u = 0; u < kSub; ++u) m8 += hist[u][b];
+    mass[b] = m8;
+    total += m8;
+  }
+  const double target = static_cast<double>(P) * total;
+  double cum = 0;
+  int bstar = 0;
+  while (bstar < kBuckets && cum + mass[bstar] < target) cum += mass[bstar++];
+  // Keys below the crossing bucket and in it (vectorised counts), then the
+  // crossing bucket's weights (a few dozen of the row's keys, typically).
+  int64_t below = 0, ns = 0;
+#pragma omp simd reduction(+ : below, ns)
+  for (int64_t i = 0; i < n; ++i) {
+    below += idx[i] < bstar ? 1 : 0;
+    ns += idx[i] == bstar ? 1 : 0;
+  }
+  float* sel = scr.sel.as<float>(static_cast<size_t>(ns));
+  for (int64_t i = 0, o = 0; o < ns; ++i)
+    if (idx[i] == bstar) sel[o++] = w[i];
+  std::sort(sel, sel + ns, [](float a, float b) { return a > b; });
+  int64_t k = 0;
+  while (k < ns) {
+    cum += sel[k++];
+    if (cum >= target) break;
+  }
+  return static_cast<float>(below + k);
+}
+
+}  // namespace rowstats
 
 void attention_blocked(const AttnShape& sh, const AttnIO& io, const AttnStats* st, AttnBlocking b) {
   check(sh, io);
@@ -246,6 +276,7 @@ void attention_reference(const AttnShape& sh, const AttnIO& io, const AttnStats*
   const int hd = sh.head_dim;
   const int group = sh.n_heads / sh.n_kv_heads;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
   for (int h = 0; h < sh.n_heads; ++h) {
     const int g = h / group;
     for (int64_t t = 0; t < io.T; ++t) {
@@ -253,34 +284,77 @@ void attention_reference(const AttnShape& sh, const AttnIO& io, const AttnStats*
       const float* qr = io.q + t * io.ldq + static_cast<int64_t>(h) * hd;
       std::vector<double> s(nkeys);
       double mx = -std::numeric_limits<double>::infinity();
+      bool bad = false;
       for (int64_t j = 0; j < nkeys; ++j) {
         const float* kr = io.k + j * io.ldkv + static_cast<int64_t>(g) * hd;
         double dot = 0;
         for (int d = 0; d < hd; ++d) dot += static_cast<double>(qr[d]) * kr[d];
         s[j] = dot * scale;
+        bad |= std::isnan(s[j]);
         mx = std::max(mx, s[j]);
       }
+      if (bad) mx = nan;
       double z = 0;
       for (auto& x : s) z += std::exp(x - mx);
-      double H = 0, pmax = 0;
-      std::vector<double> o(hd, 0.0);
+      double H = 0, pmax = 0, ps = 0;
+      std::vector<double> o(hd, 0.0), p(nkeys);
       for (int64_t j = 0; j < nkeys; ++j) {
-        const double p = std::exp(s[j] - mx) / z;
-        if (p > 0) H -= p * std::log(p);
-        pmax = std::max(pmax, p);
+        p[j] = std::exp(s[j] - mx) / z;
+        if (p[j] > 0) H -= p[j] * std::log(p[j]);
+        if (std::isnan(p[j])) H = nan;
+        pmax = std::max(pmax, p[j]);
+        ps += p[j] * s[j];
         const float* vr = io.v + j * io.ldkv + static_cast<int64_t>(g) * hd;
-        for (int d = 0; d < hd; ++d) o[d] += p * vr[d];
+        for (int d = 0; d < hd; ++d) o[d] += p[j] * vr[d];
       }
       float* out = io.out + t * io.ldo + static_cast<int64_t>(h) * hd;
       for (int d = 0; d < hd; ++d) out[d] = static_cast<float>(o[d]);
-      if (st) {
-        const int64_t idx = static_cast<int64_t>(h) * st->ld + t;
-        double qq = 0;
-        for (int d = 0; d < hd; ++d) qq += static_cast<double>(qr[d]) * qr[d];
-        if (st->q_norm) st->q_norm[idx] = static_cast<float>(std::sqrt(qq));
-        if (st->entropy) st->entropy[idx] = static_cast<float>(H);
-        if (st->sink_mass) st->sink_mass[idx] = static_cast<float>(std::exp(s[0] - mx) / z);
-        if (st->max_attn) st->max_attn[idx] = static_cast<float>(pmax);
+      if (!st) continue;
+      const int64_t idx = static_cast<int64_t>(h) * st->ld + t;
+      double qq = 0;
+      for (int d = 0; d < hd; ++d) qq += static_cast<double>(qr[d]) * qr[d];
+      const float qn = static_cast<float>(std::sqrt(qq));
+      if (st->q_norm) st->q_norm[idx] = qn;
+      if (st->entropy) st->entropy[idx] = static_cast<float>(H);
+      if (st->sink_mass) st->sink_mass[idx] = static_cast<float>(std::exp(s[0] - mx) / z);
+      if (st->max_attn) st->max_attn[idx] = static_cast<float>(bad ? nan : pmax);
+      if (st->max_score) st->max_score[idx] = static_cast<float>(mx);
+      if (st->logsumexp) st->logsumexp[idx] = static_cast<float>(mx + std::log(z));
+      if (st->neg_var_score) {
+        // Var in the centred form (no cancellation): Σ p (s − E s)².
+        double var = 0;
+        for (int64_t j = 0; j < nkeys; ++j) var += p[j] * (s[j] - ps) * (s[j] - ps);
+        st->neg_var_score[idx] = static_cast<float>(bad ? nan : -var);
+      }
+      if (st->entropy_fixed_norm) {
+        double Hf = nan;
+        if (st->ref_norm && !bad) {
+          // softmax(β s), β = c/‖q‖ (1 for a zero query: its scores are all 0).
+          const double beta = qn == 0.f ? 1.0 : static_cast<double>(st->ref_norm[h]) / qn;
+          double zf = 0, psf = 0;
+          for (int64_t j = 0; j < nkeys; ++j) zf += std::exp(beta * (s[j] - mx));
+          for (int64_t j = 0; j < nkeys; ++j) {
+            const double pf = std::exp(beta * (s[j] - mx)) / zf;
+            psf += pf * beta * (s[j] - mx);
+          }
+          Hf = std::max(0.0, std::log(zf) - psf);
+        }
+        st->entropy_fixed_norm[idx] = static_cast<float>(Hf);
+      }
+      if (st->k_budget) {
+        double k = nan;
+        if (st->budget && !bad) {
+          std::vector<double> w(p);
+          std::sort(w.begin(), w.end(), std::greater<>());
+          double cum = 0;
+          k = 0;
+          while (k < static_cast<double>(nkeys)) {
+            cum += w[static_cast<size_t>(k)];
+            k += 1;
+            if (cum >= st->budget_mass) break;
+          }
+        }
+        st->k_budget[idx] = static_cast<float>(k);
       }
     }
   }

@@ -5,7 +5,14 @@
 // a = Σ e^{s−m}(s−m) over the key blocks it has seen; at the end
 //   H = log l − a/l            (nats, = logsumexp(s) − Σ p·s, exactly)
 //   p0 = e^{s0 − m}/l          (sink mass),  max_attn = 1/l.
-// Memory is O(block sizes) per thread; the T×T matrix is never formed.
+// The issue-#14 statistics (fixed-norm entropy, −Var_p(s), max score,
+// logsumexp, attention budget k_P) are more accumulators of the same pass:
+// engine/row_stats.hpp, shared by the fp32 and bf16 kernels.
+// Memory is O(block sizes) per thread; the T×T matrix is never formed. The
+// one exception is k_P (exact): it keeps the current query block's raw
+// scores against all its keys, O(bq × T) floats per thread (fp32 kernel:
+// bq = 32 → 128 B per key, 512 KB at T = 4096, 4 MB at 32K; bf16 kernel:
+// bq = 128 → 512 B per key), plus O(T) selection scratch.
 // Query row i sits at absolute position pos0 + i and sees keys 0..pos0 + i.
 // GQA: query head h reads KV head h / (n_heads / n_kv_heads).
 #include <cstdint>
@@ -29,13 +36,26 @@ struct AttnIO {
 };
 
 // Per-(head, row) statistics, each array indexed [head * ld + row]. Any
-// pointer may be null (not wanted).
+// output pointer may be null (not wanted). The meaning of each is that of the
+// HeadProbe field of the same name (probe.hpp).
 struct AttnStats {
   float* q_norm = nullptr;
   float* entropy = nullptr;
   float* sink_mass = nullptr;
   float* max_attn = nullptr;
   int64_t ld = 0;
+  // Issue #14.
+  float* entropy_fixed_norm = nullptr;  // needs ref_norm (NaN without it)
+  float* neg_var_score = nullptr;
+  float* max_score = nullptr;
+  float* logsumexp = nullptr;
+  float* k_budget = nullptr;            // NaN when !budget
+  // Inputs: the reference norm c_h of each query head ([n_heads]; the
+  // fixed-norm entropy uses β = c_h/‖q_t‖), the budget mass P and whether
+  // k_budget is computed.
+  const float* ref_norm = nullptr;
+  float budget_mass = 0.9f;
+  bool budget = true;
 };
 
 struct AttnBlocking {
@@ -55,7 +75,8 @@ void attention_blocked(const AttnShape& shape, const AttnIO& io, const AttnStats
 // The bf16 path (attention_bf16.cpp); attention_blocked calls it when b.bf16.
 void attention_blocked_bf16(const AttnShape& shape, const AttnIO& io, const AttnStats* stats, AttnBlocking blocking);
 
-// Reference: full softmax per row in double precision, entropy as −Σ p log p.
+// Reference: full softmax per row in double precision, entropy as −Σ p log p,
+// every statistic from the materialised row (k_P by sorting it).
 void attention_reference(const AttnShape& shape, const AttnIO& io, const AttnStats* stats);
 
 }  // namespace spectra::engine

@@ -11,6 +11,7 @@
 #include "engine/layer_weights.hpp"
 #include "engine/ops.hpp"
 #include "engine/rope.hpp"
+#include "engine/row_stats.hpp"
 #include "util/error.hpp"
 
 namespace spectra::engine {
@@ -19,6 +20,47 @@ namespace {
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
+
+// The reference norm c_h of the fixed-norm entropy, accumulated chunk by
+// chunk in row order (so chunked and unchunked passes sum in the same order):
+// per head, the sum and count of ‖q_t‖ (exactly as the kernel reports it)
+// over rows at positions ≥ kRefNormSkip, and over all rows.
+struct RefNormAcc {
+  std::vector<double> sum_late, sum_all;
+  int64_t n_late = 0, n_all = 0;
+  std::vector<float> norms;  // scratch [rows][heads]
+
+  void reset(int heads) {
+    sum_late.assign(heads, 0.0);
+    sum_all.assign(heads, 0.0);
+    n_late = n_all = 0;
+  }
+  // q: n rows of n_heads × head_dim (after RoPE) at positions p0, p0+1, ...
+  void add(const float* q, int64_t n, int64_t p0, int heads, int hd) {
+    norms.resize(static_cast<size_t>(n) * heads);
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < n; ++t)
+      for (int h = 0; h < heads; ++h)
+        norms[t * heads + h] = rowstats::q_norm_of(q + (t * heads + h) * hd, hd);
+    for (int64_t t = 0; t < n; ++t) {
+      const bool late = p0 + t >= kRefNormSkip;
+      for (int h = 0; h < heads; ++h) {
+        const double v = norms[t * heads + h];
+        sum_all[h] += v;
+        if (late) sum_late[h] += v;
+      }
+      n_all += 1;
+      n_late += late ? 1 : 0;
+    }
+  }
+  // c_h = the mean over the late rows (all rows when there are none).
+  void finish(std::vector<float>& c) const {
+    c.resize(sum_all.size());
+    for (size_t h = 0; h < c.size(); ++h)
+      c[h] = static_cast<float>(n_late > 0 ? sum_late[h] / static_cast<double>(n_late)
+                                           : sum_all[h] / static_cast<double>(n_all));
+  }
+};
 }  // namespace
 
 double ForwardResult::mean_nll() const {
@@ -52,6 +94,8 @@ Engine::Engine(const Model& model, const EngineOptions& opt) {
   if (d.n_layers <= 0 || d.hidden <= 0 || d.n_heads <= 0 || d.n_kv_heads <= 0 || d.head_dim <= 0 ||
       d.n_heads % d.n_kv_heads != 0)
     throw Error("engine: model description is incomplete or inconsistent (heads/layers)");
+  if (opt.budget_stat && !(opt.budget_mass > 0.f && opt.budget_mass < 1.f))
+    throw Error("engine: the attention-budget mass P must be in (0, 1), got " + std::to_string(opt.budget_mass));
   int th = opt.threads > 0 ? opt.threads : hardware_threads();
   omp_set_num_threads(th);
   std::string note;
@@ -108,8 +152,24 @@ ForwardResult Engine::forward(std::span<const int32_t> tokens, const ForwardOpti
 
   Observer* obs = fo.observer;
   const bool want_stats = obs && obs->wants_attention_stats();
-  float* st = want_stats ? I.stats.as<float>(4 * static_cast<size_t>(d.n_heads) * T) : nullptr;
+  // One [heads][T] array per HeadProbe statistic, in kHeadProbeFields order.
+  float* st = want_stats ? I.stats.as<float>(kNumHeadProbeFields * static_cast<size_t>(d.n_heads) * T) : nullptr;
   const int64_t n_stat = static_cast<int64_t>(d.n_heads) * T;
+  auto field = [&](int f) { return st + f * n_stat; };
+  static_assert(kNumHeadProbeFields == 9 && kHeadProbeFields[0].member == &HeadProbe::q_norm &&
+                    kHeadProbeFields[1].member == &HeadProbe::entropy &&
+                    kHeadProbeFields[2].member == &HeadProbe::sink_mass &&
+                    kHeadProbeFields[3].member == &HeadProbe::max_attn &&
+                    kHeadProbeFields[4].member == &HeadProbe::entropy_fixed_norm &&
+                    kHeadProbeFields[5].member == &HeadProbe::neg_var_score &&
+                    kHeadProbeFields[6].member == &HeadProbe::max_score &&
+                    kHeadProbeFields[7].member == &HeadProbe::logsumexp &&
+                    kHeadProbeFields[8].member == &HeadProbe::k_budget,
+                "the stats buffer below is laid out in kHeadProbeFields order");
+  if (want_stats && !I.opt.budget_stat)  // the kernel does not write k_budget then
+    std::fill(field(8), field(8) + n_stat, std::numeric_limits<float>::quiet_NaN());
+  RefNormAcc ref_acc;
+  std::vector<float> ref_norm(d.n_heads, std::numeric_limits<float>::quiet_NaN());
   if (obs) obs->begin(d, tokens, pos0);
 
   I.weights.embed(tokens.data(), T, x);
@@ -120,6 +180,28 @@ ForwardResult Engine::forward(std::span<const int32_t> tokens, const ForwardOpti
     const LayerMats& W = I.weights.layer(l, C);
     float* K = cache ? cache->k(l) : kbuf;
     float* V = cache ? cache->v(l) : vbuf;
+    // The fixed-norm entropy needs this layer's reference norms c_h (mean
+    // ‖q‖ over the whole call) before its first attention. With one chunk
+    // they come from the chunk's own Q below. With several chunks the later
+    // chunks' Q is not known yet: a pre-pass computes rmsnorm + Q projection
+    // (+ bias) + RoPE chunk by chunk, keeps only the norms and discards Q.
+    // Cost: one extra Q projection per layer (≈ hidden × q width × T MACs,
+    // about 1/(2 + 2·kv/q + 3·ffn/q) of the layer's matmuls), only when
+    // statistics are on and the window is longer than the chunk.
+    if (want_stats) ref_acc.reset(d.n_heads);
+    if (want_stats && C < T) {
+      const double tp = now();
+      for (int64_t c0 = 0; c0 < T; c0 += C) {
+        const int64_t n = std::min(C, T - c0);
+        rmsnorm(x + c0 * H, W.attn_norm.data(), xb, n, H, d.rms_eps);
+        matmul(n, xb, W.q, q);
+        if (!W.q_bias.empty()) add_bias(q, W.q_bias.data(), n, qdim);
+        I.rope.apply(q, n, d.n_heads, pos0 + c0);
+        ref_acc.add(q, n, pos0 + c0, d.n_heads, d.head_dim);
+      }
+      ref_acc.finish(ref_norm);
+      t_mm += now() - tp;
+    }
     for (int64_t c0 = 0; c0 < T; c0 += C) {
       const int64_t n = std::min(C, T - c0), p0 = pos0 + c0;  // rows of this chunk, their first position
       float* xc = x + c0 * H;
@@ -139,11 +221,26 @@ ForwardResult Engine::forward(std::span<const int32_t> tokens, const ForwardOpti
       double t1 = now();
       t_mm += t1 - t0;
 
+      if (want_stats && C >= T) {  // one chunk: c_h from this Q (the same sums as the pre-pass)
+        ref_acc.add(q, n, p0, d.n_heads, d.head_dim);
+        ref_acc.finish(ref_norm);
+      }
+
       AttnIO io{n, p0, q, qdim, K, V, kvdim, att, qdim};
       AttnBlocking blk = I.opt.blocking;
       blk.bf16 = I.precision == Precision::BF16;
-      // Statistics of row c0 + i of head h at [h * T + c0 + i].
-      AttnStats stats{st + c0, st + n_stat + c0, st + 2 * n_stat + c0, st + 3 * n_stat + c0, T};
+      // Statistics of row c0 + i of head h at [f * n_stat + h * T + c0 + i] (f: kHeadProbeFields order).
+      AttnStats stats{field(0) + c0, field(1) + c0, field(2) + c0, field(3) + c0, T};
+      if (want_stats) {
+        stats.entropy_fixed_norm = field(4) + c0;
+        stats.neg_var_score = field(5) + c0;
+        stats.max_score = field(6) + c0;
+        stats.logsumexp = field(7) + c0;
+        stats.k_budget = I.opt.budget_stat ? field(8) + c0 : nullptr;
+        stats.ref_norm = ref_norm.data();
+        stats.budget_mass = I.opt.budget_mass;
+        stats.budget = I.opt.budget_stat;
+      }
       attention_blocked(shape, io, want_stats ? &stats : nullptr, blk);
       double t2 = now();
       t_att += t2 - t1;
@@ -161,8 +258,8 @@ ForwardResult Engine::forward(std::span<const int32_t> tokens, const ForwardOpti
     if (want_stats) {
       for (int h = 0; h < d.n_heads; ++h) {
         const int64_t off = static_cast<int64_t>(h) * T;
-        HeadProbe hp{l, h, d.kv_head_of(h), pos0, T, tokens.data(),
-                     st + off, st + n_stat + off, st + 2 * n_stat + off, st + 3 * n_stat + off};
+        HeadProbe hp{l, h, d.kv_head_of(h), pos0, T, tokens.data()};
+        for (int f = 0; f < kNumHeadProbeFields; ++f) hp.*(kHeadProbeFields[f].member) = field(f) + off;
         obs->on_head(hp);
       }
     }

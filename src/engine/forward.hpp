@@ -37,7 +37,9 @@ struct EngineOptions {
   // is kept. The statistics are per query row and do not depend on it.
   int64_t prefill_chunk = 4096;
   // The attention-budget statistic k_budget (HeadProbe): the mass P it
-  // covers, and whether it is computed at all (off: k_budget is NaN).
+  // covers (0 < P < 1, checked by the constructor), and whether it is
+  // computed at all (off: k_budget is NaN, and the kernel keeps no raw score
+  // rows: see attention_kernel.hpp for its memory).
   float budget_mass = 0.9f;
   bool budget_stat = true;
   // Called after each layer with (layers done, total layers), on the thread

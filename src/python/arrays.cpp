@@ -56,6 +56,13 @@ py::dict trace_dict(dissect::HeadTrace&& t) {
   d["sink_mass"] = view<double>(tr, tr->sink_mass.data(), {n});
   d["max_attn"] = view<double>(tr, tr->max_attn.data(), {n});
   d["argmax"] = view<int64_t>(tr, tr->argmax.data(), {n});
+  d["entropy_fixed_norm"] = view<double>(tr, tr->entropy_fixed_norm.data(), {n});
+  d["neg_var_score"] = view<double>(tr, tr->neg_var_score.data(), {n});
+  d["max_score"] = view<double>(tr, tr->max_score.data(), {n});
+  d["logsumexp"] = view<double>(tr, tr->logsumexp.data(), {n});
+  d["k_budget"] = view<double>(tr, tr->k_budget.data(), {n});
+  d["ref_norm"] = tr->ref_norm;
+  d["budget_mass"] = tr->budget_mass;
   // Per head of the layer: [heads][n] (vectors of vectors: copied).
   auto stack = [&](const auto& rows) {
     using T = typename std::decay_t<decltype(rows)>::value_type::value_type;
@@ -65,12 +72,22 @@ py::dict trace_dict(dissect::HeadTrace&& t) {
   };
   d["layer_q_norm"] = stack(tr->layer_q_norm);
   d["layer_entropy"] = stack(tr->layer_entropy);
+  d["layer_entropy_fixed_norm"] = stack(tr->layer_fixed_entropy);
+  d["layer_neg_var_score"] = stack(tr->layer_neg_var);
+  d["layer_max_score"] = stack(tr->layer_max_score);
+  d["layer_logsumexp"] = stack(tr->layer_logsumexp);
+  d["layer_k_budget"] = stack(tr->layer_k_budget);
   d["layer_r"] = view<double>(tr, tr->layer_r.data(), {static_cast<py::ssize_t>(tr->layer_r.size())});
   if (tr->check.ran) {
     d["engine_q_norm"] = stack(tr->engine_q_norm);
     d["engine_entropy"] = stack(tr->engine_entropy);
     d["engine_sink_mass"] = stack(tr->engine_sink);
     d["engine_max_attn"] = stack(tr->engine_max_attn);
+    d["engine_entropy_fixed_norm"] = stack(tr->engine_fixed_entropy);
+    d["engine_neg_var_score"] = stack(tr->engine_neg_var);
+    d["engine_max_score"] = stack(tr->engine_max_score);
+    d["engine_logsumexp"] = stack(tr->engine_logsumexp);
+    d["engine_k_budget"] = stack(tr->engine_k_budget);
   }
   const auto& c = tr->check;
   py::dict check;
@@ -82,6 +99,12 @@ py::dict trace_dict(dissect::HeadTrace&& t) {
   check["max_entropy_abs"] = c.max_entropy_abs;
   check["max_sink_abs"] = c.max_sink_abs;
   check["max_max_attn_abs"] = c.max_max_attn_abs;
+  check["max_entropy_fixed_norm_abs"] = c.max_fixed_entropy_abs;
+  check["max_neg_var_score_rel"] = c.max_neg_var_rel;
+  check["max_max_score_rel"] = c.max_max_score_rel;
+  check["max_logsumexp_rel"] = c.max_logsumexp_rel;
+  check["k_budget_rows_differing"] = c.k_budget_mismatch;
+  check["k_budget_rows_ambiguous"] = c.k_budget_ambiguous;
   d["check"] = check;
   return d;
 }

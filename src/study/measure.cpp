@@ -36,6 +36,8 @@ MeasureResult measure_windows(const StudyPlan& plan, const std::vector<int>& tod
   engine::EngineOptions eo;
   eo.precision = engine::parse_precision(plan.config.precision);
   eo.threads = plan.config.threads;
+  eo.budget_mass = static_cast<float>(plan.config.budget_mass);
+  eo.budget_stat = plan.config.budget;
   eo.progress = [&](int done, int total) {
     progress.update(total > 0 ? cur_tokens * done / total : 0);
     if (done == (total + 1) / 2) kill_point("mid-write", cur_window);

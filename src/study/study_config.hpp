@@ -12,6 +12,8 @@
 //   min_tokens = 0              # skip windows shorter than this (shorter than context: used with a warning)
 //   precision = "auto"          # "auto" (bf16 when the CPU has it) | "bf16" | "fp32"
 //   threads = 0                 # 0 = all cores (forward pass and statistics)
+//   budget_mass = 0.9           # P of the attention-budget statistic k_budget (0 < P < 1)
+//   budget = true               # false: k_budget is not computed (NaN; saves its cost)
 //   raw_format = "npy"          # the tuple file: "npy" | "csv"
 //   [analysis]                  # the statistics' settings (stats/analysis_config.hpp), e.g.
 //   min_position = 16           #   positions excluded at the start of each window
@@ -50,6 +52,8 @@ struct StudyConfig {
   int min_tokens = 0;
   std::string precision = "auto";
   int threads = 0;
+  double budget_mass = 0.9;  // engine::EngineOptions::budget_mass
+  bool budget = true;        // engine::EngineOptions::budget_stat
   RawFormat raw_format = RawFormat::Npy;
   stats::AnalysisConfig analysis;  // [analysis] and [criteria]
 };

@@ -114,6 +114,17 @@ TEST(DissectTrace, GoldenRowsAndCrossCheckPass) {
     EXPECT_TRUE(tr.check.passed) << trace_summary(tr, 4);
     EXPECT_LE(tr.check.max_q_norm_rel, 1e-4);
     EXPECT_LE(tr.check.max_entropy_abs, 1e-4);
+    // The issue-#14 statistics, every head of the layer, engine vs reference.
+    EXPECT_LE(tr.check.max_fixed_entropy_abs, 1e-4);
+    EXPECT_LE(tr.check.max_neg_var_rel, 1e-4);
+    EXPECT_LE(tr.check.max_max_score_rel, 1e-4);
+    EXPECT_LE(tr.check.max_logsumexp_rel, 1e-4);
+    EXPECT_EQ(tr.check.k_budget_mismatch, 0);
+    EXPECT_LE(tr.check.k_budget_ambiguous * 100, int64_t(tr.n) * tr.n_heads);
+    std::printf("[trace L%d H%d] H_fix %.3g, -Var %.3g, max score %.3g, lse %.3g, k_P ambiguous rows %lld\n", c.layer,
+                c.head, tr.check.max_fixed_entropy_abs, tr.check.max_neg_var_rel, tr.check.max_max_score_rel,
+                tr.check.max_logsumexp_rel, static_cast<long long>(tr.check.k_budget_ambiguous));
+    ASSERT_EQ(tr.engine_k_budget.size(), size_t(tr.n_heads));
     EXPECT_EQ(tr.check.engine_precision, "fp32");
     EXPECT_EQ(tr.kv_head, c.head / 2);  // 8 query heads, 4 KV heads
     // The traced head's own rows, step by step, equal the golden rows.
@@ -148,7 +159,33 @@ TEST(DissectTrace, WrongRopeLayoutMakesTheCheckFail) {
     EXPECT_FALSE(tr0.check.passed);
     EXPECT_LE(tr0.check.max_q_norm_rel, 1e-4);
     EXPECT_GT(tr0.check.max_entropy_abs, 1e-3);
+    // The new statistics see the wrong rotation too (the scores change).
+    EXPECT_GT(tr0.check.max_fixed_entropy_abs, 1e-3);
+    EXPECT_GT(tr0.check.max_logsumexp_rel, 1e-3);
+    EXPECT_GT(tr0.check.max_neg_var_rel, 1e-3);
   }
+}
+
+// A different P reaches the engine and the reference alike; the budget is
+// monotone in P.
+TEST(DissectTrace, BudgetMassReachesBothSides) {
+  const auto& g = golden();
+  const std::vector<int32_t> ids(g.tokens.begin(), g.tokens.begin() + 64);
+  TraceOptions o;
+  o.threads = 1;
+  o.layer = 3;
+  o.head = 1;
+  o.budget_mass = 0.5f;
+  const HeadTrace a = trace_head(hf(), ids, o);
+  o.budget_mass = 0.99f;
+  const HeadTrace b = trace_head(hf(), ids, o);
+  EXPECT_TRUE(a.check.passed && b.check.passed) << trace_summary(a, 2) << trace_summary(b, 2);
+  bool some_larger = false;
+  for (int64_t t = 0; t < a.n; ++t) {
+    EXPECT_LE(a.k_budget[t], b.k_budget[t]);
+    some_larger |= b.k_budget[t] > a.k_budget[t];
+  }
+  EXPECT_TRUE(some_larger);
 }
 
 TEST(DissectTrace, StepByStepMatricesAreConsistent) {
@@ -186,7 +223,38 @@ TEST(DissectTrace, StepByStepMatricesAreConsistent) {
     EXPECT_NEAR(tr.max_attn[t], mx, 1e-15);
     EXPECT_EQ(tr.prob(t, tr.argmax[t]), mx);
     EXPECT_NEAR(tr.q_norm[t], std::sqrt(qq), 1e-12);
+    // Issue #14, from the stored scores and probabilities.
+    double smax = -INFINITY, ps = 0, ps2 = 0;
+    std::vector<double> w;
+    for (int64_t j = 0; j <= t; ++j) {
+      smax = std::max(smax, tr.score(t, j));
+      ps += tr.prob(t, j) * tr.score(t, j);
+      ps2 += tr.prob(t, j) * tr.score(t, j) * tr.score(t, j);
+      w.push_back(tr.prob(t, j));
+    }
+    double z = 0;
+    for (int64_t j = 0; j <= t; ++j) z += std::exp(tr.score(t, j) - smax);
+    EXPECT_NEAR(tr.max_score[t], smax, 1e-12);
+    EXPECT_NEAR(tr.logsumexp[t], smax + std::log(z), 1e-10);
+    EXPECT_NEAR(tr.neg_var_score[t], -(ps2 - ps * ps), 1e-8 * std::max(1.0, ps2));
+    std::sort(w.begin(), w.end(), std::greater<>());
+    double cum = 0;
+    int k = 0;
+    while (k <= t && cum < 0.9f) cum += w[k++];
+    EXPECT_EQ(tr.k_budget[t], k) << t;
+    // H_fix: softmax(β s), β = c/‖q‖, c = mean ‖q‖ over positions ≥ 4.
+    const double beta = tr.ref_norm / tr.q_norm[t];
+    double zb = 0, hb = 0;
+    for (int64_t j = 0; j <= t; ++j) zb += std::exp(beta * (tr.score(t, j) - smax));
+    for (int64_t j = 0; j <= t; ++j) {
+      const double p = std::exp(beta * (tr.score(t, j) - smax)) / zb;
+      if (p > 0) hb -= p * std::log(p);
+    }
+    EXPECT_NEAR(tr.entropy_fixed_norm[t], hb, 1e-9);
   }
+  double c = 0;
+  for (int64_t t = 4; t < tr.n; ++t) c += tr.q_norm[t];
+  EXPECT_NEAR(tr.ref_norm, c / double(tr.n - 4), 1e-12);
   EXPECT_EQ(tr.entropy[0], 0.0);
   // The traced head's numbers are the layer table's row for that head.
   for (int64_t t = 0; t < tr.n; ++t) EXPECT_EQ(tr.layer_entropy[tr.head][t], tr.entropy[t]);
@@ -290,14 +358,21 @@ TEST(DissectTraceCli, WritesCsvAndFiguresAndFailsLoudlyOnWrongLayout) {
   EXPECT_EQ(table[0][0], "pos");
   EXPECT_EQ(table[0][3], "q_norm");
   EXPECT_EQ(table[0][5], "entropy");
+  EXPECT_EQ(table[0][12], "entropy_fixed_norm");
+  EXPECT_EQ(table[0][16], "k_budget");
+  EXPECT_EQ(table[0][21], "engine_k_budget");
+  EXPECT_NE(log.find("k_P"), std::string::npos) << log;
   int rows = 0;
   for (size_t i = 1; i < table.size(); ++i) {
     const auto& cells = table[i];
-    ASSERT_EQ(cells.size(), 12u) << i;
+    ASSERT_EQ(cells.size(), 22u) << i;  // 12 + the issue-#14 statistics, reference and engine
     const int t = std::stoi(cells[0]);
     EXPECT_EQ(std::stoi(cells[1]), g.tokens[t]);
     EXPECT_LE(std::abs(std::stod(cells[3]) / g.q_norm[1][2][t] - 1), 1e-4);
     EXPECT_LE(std::abs(std::stod(cells[5]) - g.entropy[1][2][t]), 1e-4);
+    for (int c = 12; c < 17; ++c)  // reference vs engine: H_fix, -Var, max score, lse, k_P
+      EXPECT_LE(std::abs(std::stod(cells[c]) - std::stod(cells[c + 5])), 1e-4 * std::max(1.0, std::abs(std::stod(cells[c]))))
+          << table[0][c] << " pos " << t;
     ++rows;
   }
   EXPECT_EQ(rows, 48);

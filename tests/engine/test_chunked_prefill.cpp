@@ -15,6 +15,7 @@
 #include "engine/attention_kernel.hpp"
 #include "engine/cpu.hpp"
 #include "engine/forward.hpp"
+#include "observers/probe_arrays.hpp"
 #include "observers/tuple_observer.hpp"
 
 using namespace spectra;
@@ -161,3 +162,103 @@ TEST(ChunkedPrefill, Bf16WithinTolerance) {
 }
 
 }  // namespace
+
+namespace {
+
+// All nine statistics of a kernel call, [field][head][T].
+struct AllStats {
+  std::vector<float> buf;
+  int64_t n;
+  AllStats(int heads, int64_t T) : buf(9 * heads * T, -1.f), n(heads * T) {}
+  AttnStats at(int64_t c0, int64_t T, const std::vector<float>& ref) {
+    float* b = buf.data() + c0;
+    AttnStats s{b, b + n, b + 2 * n, b + 3 * n, T};
+    s.entropy_fixed_norm = b + 4 * n;
+    s.neg_var_score = b + 5 * n;
+    s.max_score = b + 6 * n;
+    s.logsumexp = b + 7 * n;
+    s.k_budget = b + 8 * n;
+    s.ref_norm = ref.data();
+    s.budget_mass = 0.9f;
+    return s;
+  }
+};
+
+}  // namespace
+
+// The issue-#14 statistics by chunk: bit-identical to the whole call (the
+// reference norms are an input, the same for every chunk).
+TEST(ChunkedPrefill, NewStatisticsKernelIsBitIdenticalByChunk) {
+  const int heads = 4, kv = 2, hd = 32;
+  const int64_t T = 300, ldq = heads * hd, ldkv = kv * hd;
+  std::mt19937 rng(98);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  std::vector<float> q(T * ldq), k(T * ldkv), v(T * ldkv);
+  for (auto* vec : {&q, &k, &v})
+    for (auto& x : *vec) x = 2.f * nd(rng);
+  const std::vector<float> ref = {7.5f, 8.f, 11.f, 9.25f};
+  for (bool bf16 : {false, true}) {
+    if (bf16 && !cpu_has_bf16()) continue;  // the bf16 kernel needs AVX512-BF16 or AMX (the fp32 half still ran)
+    AttnBlocking blk;
+    blk.bf16 = bf16;
+    std::vector<float> o1(T * ldq);
+    AllStats s1(heads, T);
+    AttnStats st1 = s1.at(0, T, ref);
+    attention_blocked({heads, kv, hd}, {T, 0, q.data(), ldq, k.data(), v.data(), ldkv, o1.data(), ldq}, &st1, blk);
+    for (int64_t C : {1, 32, 45, 128, 299}) {
+      std::vector<float> o2(T * ldq);
+      AllStats s2(heads, T);
+      for (int64_t c0 = 0; c0 < T; c0 += C) {
+        const int64_t rows = std::min(C, T - c0);
+        AttnStats st2 = s2.at(c0, T, ref);
+        attention_blocked({heads, kv, hd},
+                          {rows, c0, q.data() + c0 * ldq, ldq, k.data(), v.data(), ldkv, o2.data() + c0 * ldq, ldq},
+                          &st2, blk);
+      }
+      EXPECT_EQ(s1.buf, s2.buf) << "statistics, chunk " << C << (bf16 ? " bf16" : " fp32");
+      EXPECT_EQ(o1, o2) << "output, chunk " << C << (bf16 ? " bf16" : " fp32");
+    }
+  }
+}
+
+// The whole pass with every HeadProbe field (ProbeArrays): chunked vs
+// unchunked within the tolerance of the test above (the reference norm c_h
+// comes from the pre-pass when chunked, from the chunk's own Q otherwise;
+// both sum the same norms in the same order). k_budget is an integer: a few
+// float32 ulps of the GEMM may move a row across the P boundary by one key.
+TEST(ChunkedPrefill, NewStatisticsFp32EqualsUnchunked) {
+  auto m = open_model(kShared + "/models/stories260k");
+  auto measure = [&](int64_t chunk) {
+    EngineOptions eo;
+    eo.precision = Precision::FP32;
+    eo.prefill_chunk = chunk;
+    Engine eng(*m, eo);
+    return measure_window(eng, golden_tokens());
+  };
+  const ProbeArrays whole = measure(0);
+  for (int64_t chunk : {7, 100, 255, 256}) {
+    const ProbeArrays c = measure(chunk);
+    ASSERT_EQ(c.fields.size(), whole.fields.size());
+    for (int f = 0; f < kNumHeadProbeFields; ++f) {
+      const std::string name = kHeadProbeFields[f].name;
+      double worst = 0;
+      int64_t k_moved = 0;
+      for (size_t i = 0; i < c.fields[f].size(); ++i) {
+        const double u = c.fields[f][i], v = whole.fields[f][i];
+        ASSERT_TRUE(std::isfinite(u) && std::isfinite(v)) << name << " " << i;
+        if (name == "k_budget") {
+          if (u != v) ++k_moved;
+          EXPECT_LE(std::abs(u - v), 1.0) << i;
+        } else {
+          worst = std::max(worst, u == v ? 0.0 : std::abs(u - v) / std::max(1.0, std::abs(v)));
+        }
+      }
+      std::printf("[chunked fp32 new stats, chunk %lld] %s: max rel diff %.3g%s\n", static_cast<long long>(chunk),
+                  name.c_str(), worst,
+                  name == "k_budget" ? (", rows moved by one key: " + std::to_string(k_moved)).c_str() : "");
+      EXPECT_LE(worst, 5e-5) << name << " chunk " << chunk;
+      EXPECT_LE(k_moved * 1000, int64_t(c.fields[f].size())) << name << " chunk " << chunk;
+      if (chunk >= 256) EXPECT_TRUE(worst == 0 && k_moved == 0) << "chunk >= T must be the unchunked pass";
+    }
+  }
+}

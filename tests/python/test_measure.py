@@ -73,23 +73,55 @@ def test_same_numbers_as_cli_measure(tmp_path):
     assert [df[c].dtype for c in df.columns] == [ref.dtype[c] for c in ref.dtype.names]
     for c in ref.dtype.names:
         np.testing.assert_array_equal(df[c].to_numpy(), ref[c])
-    # The arrays are the same numbers in [layer, head, pos] order.
-    for name in r.fields:
+    # The arrays are the same numbers in [layer, head, pos] order (every
+    # statistic the tuple file carries; it carries a subset of the probe's).
+    tuple_floats = [n for n in ref.dtype.names if ref.dtype[n].kind == "f"]
+    assert set(tuple_floats) <= set(r.fields)
+    for name in tuple_floats:
         np.testing.assert_array_equal(getattr(r, name).ravel(), ref[name])
     summary = read_json(out / "summary.json")
     assert r.perplexity == pytest.approx(summary["perplexity"], rel=1e-12)
 
 
+PROBE_FIELDS = ("q_norm", "entropy", "sink_mass", "max_attn", "entropy_fixed_norm", "neg_var_score",
+                "max_score", "logsumexp", "k_budget")
+
+
 def test_every_probe_statistic_is_an_array():
-    """Every float column of the tuple file is a [layers, heads, T] array."""
+    """Every probe statistic (and every float column of the tuple file, a
+    subset of them) is a [layers, heads, T] float32 array, finite for every
+    row of a whole window."""
+    assert tuple(spectra.probe_fields()) == PROBE_FIELDS
     dt = spectra.tuple_dtype()
-    assert tuple(spectra.probe_fields()) == tuple(n for n in dt.names if dt[n].kind == "f")
+    floats = [n for n in dt.names if dt[n].kind == "f"]
+    assert floats == list(PROBE_FIELDS[:len(floats)])  # the tuple file's columns in probe order
     m = spectra.Model(require(STORIES_GGUF), precision="fp32", threads=2)
     r = m.measure([1, 400, 401, 402])
+    assert r.fields == PROBE_FIELDS
     for name in spectra.probe_fields():
         a = r[name]
         assert a.shape == (5, 8, 4) and a.dtype == np.float32
         assert not a.flags.owndata and a.base is not None  # a view of the engine's buffer
+        assert np.all(np.isfinite(a)), name
+
+
+def test_new_statistics_relations(stories):
+    """The issue-#14 arrays obey their definitions' relations: H_fix, k_P and
+    -Var at position 0 (one key), logsumexp >= max score, -Var <= 0, k_P an
+    integer in [1, t+1], H_fix <= log(t+1)."""
+    tokens = golden_tokens()[:120]
+    r = stories.measure(tokens)
+    t = np.arange(len(tokens))
+    assert np.all(r.entropy_fixed_norm[:, :, 0] == 0) and np.all(r.neg_var_score[:, :, 0] == 0)
+    assert np.all(r.k_budget[:, :, 0] == 1)
+    np.testing.assert_allclose(r.logsumexp[:, :, 0], r.max_score[:, :, 0], rtol=1e-6)
+    assert np.all(r.logsumexp >= r.max_score - 1e-5)
+    assert np.all(r.logsumexp <= r.max_score + np.log(t + 1.0) + 1e-5)
+    assert np.all(r.neg_var_score <= 0)
+    assert np.all(r.k_budget == np.round(r.k_budget)) and np.all((r.k_budget >= 1) & (r.k_budget <= t + 1))
+    assert np.all((r.entropy_fixed_norm >= 0) & (r.entropy_fixed_norm <= np.log(t + 1.0) + 1e-5))
+    # The largest weight is e^{max s - logsumexp}.
+    np.testing.assert_allclose(r.max_attn, np.exp(r.max_score - r.logsumexp), rtol=1e-4, atol=1e-6)
 
 
 def test_desc_is_inspect_json():

@@ -43,5 +43,15 @@ def test_trace_head():
     r = m.measure(tokens)
     np.testing.assert_allclose(tr.engine_q_norm, r.q_norm[layer], rtol=1e-6)
     np.testing.assert_allclose(tr.engine_entropy, r.entropy[layer], atol=1e-6)
+    # The issue-#14 statistics: the engine's as m.measure gives them, and the
+    # reference's within the cross-check tolerance.
+    for name in ("entropy_fixed_norm", "neg_var_score", "max_score", "logsumexp", "k_budget"):
+        np.testing.assert_array_equal(getattr(tr, "engine_" + name), r[name][layer])
+        ref = getattr(tr, "layer_" + name)
+        np.testing.assert_allclose(getattr(tr, "engine_" + name), ref, rtol=1e-4, atol=1e-4, err_msg=name)
+        np.testing.assert_array_equal(ref[head], getattr(tr, name))
+    assert tr.check["k_budget_rows_differing"] == 0
+    np.testing.assert_allclose(tr.max_score, np.where(mask, s, -np.inf).max(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(tr.ref_norm, np.mean(tr.q_norm[4:]), rtol=1e-12)
     assert tr.layer_q_norm.shape == tr.layer_entropy.shape == (m.desc["heads"], n)
     np.testing.assert_allclose(tr.layer_q_norm[head], tr.q_norm, rtol=1e-12)

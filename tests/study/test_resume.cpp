@@ -181,12 +181,22 @@ TEST(StudyResume, ChangedCorpusModelOrConfigurationIsRefused) {
   r = resume(run);
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("configuration: was 'context = 128'"), std::string::npos) << r.output;
+  // ... or the attention-budget mass P changed.
+  edited = config;
+  edited.replace(edited.find("budget_mass = 0.9"), 17, "budget_mass = 0.8");
+  write_file(run / "config.toml", edited);
+  r = resume(run);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("configuration: was 'budget_mass = 0.9'"), std::string::npos) << r.output;
   write_file(run / "config.toml", config);
 
   // Flags cannot change a resumed study.
   r = run_shell(exe() + " study --resume '" + run.string() + "' --context 64");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("--context cannot change it"), std::string::npos) << r.output;
+  r = run_shell(exe() + " study --resume '" + run.string() + "' --budget-mass 0.5");
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("--budget-mass cannot change it"), std::string::npos) << r.output;
 
   // Nothing was mixed: the journal is untouched, and the restored inputs resume to the baseline's tables.
   EXPECT_EQ(read_file(run / "journal" / "000001.json"), journal1);

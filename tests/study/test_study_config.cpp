@@ -116,6 +116,10 @@ TEST(StudyConfig, BadValuesNameKeyAndLine) {
                                          {"precision = \"fp8\"\n", "precision", 1},
                                          {"threads = -1\n", "threads", 1},
                                          {"raw_format = \"parquet\"\n", "raw_format", 1},
+                                         {"budget_mass = 1.0\n", "budget_mass", 1},
+                                         {"\nbudget_mass = 0\n", "budget_mass", 2},
+                                         {"budget_mass = \"most\"\n", "budget_mass", 1},
+                                         {"budget = 1\n", "budget", 1},
                                          {"corpus = [1, 2]\n", "corpus", 1},
                                          {"model = \"\"\n", "model", 1},
                                          {"[analysis]\npermutations = \"ten\"\n", "analysis.permutations", 2},
@@ -145,6 +149,10 @@ TEST(StudyConfig, FlagOverrides) {
   apply_override(c, "criteria.one_sided", "false", "--one-sided");
   apply_override(c, "windows", "all", "--windows");
   apply_override(c, "raw_format", "csv", "--raw-format");
+  apply_override(c, "budget_mass", "0.75", "--budget-mass");
+  apply_override(c, "budget", "false", "--budget");
+  EXPECT_DOUBLE_EQ(c.budget_mass, 0.75);
+  EXPECT_FALSE(c.budget);
   EXPECT_EQ(c.context, 128);
   EXPECT_EQ(c.corpus, (std::vector<std::string>{"x", "y"}));
   EXPECT_DOUBLE_EQ(c.analysis.alpha, 0.001);
@@ -163,6 +171,9 @@ TEST(StudyConfig, BadFlagValues) {
   EXPECT_NE(e.find("--alpha"), std::string::npos) << e;
   e = error_of([&] { apply_override(c, "precision", "fp16", "--precision"); });
   EXPECT_NE(e.find("--precision"), std::string::npos) << e;
+  e = error_of([&] { apply_override(c, "budget_mass", "1.2", "--budget-mass"); });
+  EXPECT_NE(e.find("--budget-mass"), std::string::npos) << e;
+  EXPECT_NE(e.find("0 < P < 1"), std::string::npos) << e;
   e = error_of([&] { apply_override(c, "criteria.one_sided", "maybe", "--one-sided"); });
   EXPECT_NE(e.find("true or false"), std::string::npos) << e;
   EXPECT_EQ(c, StudyConfig{});  // failed overrides change nothing
@@ -201,6 +212,8 @@ TEST(StudyConfig, TomlRoundTrip) {
   c.precision = "bf16";
   c.threads = 3;
   c.raw_format = RawFormat::Csv;
+  c.budget_mass = 0.8125;
+  c.budget = false;
   c.analysis.alpha = 0.0123456789;
   c.analysis.r_threshold = 0.3;
   c.analysis.seed = 123456789012345ull;

@@ -1,0 +1,222 @@
+#pragma once
+// The per-row online-softmax statistics of the attention kernels, written
+// once and used by both the fp32 kernel (attend_item) and the bf16 kernel, so
+// the bf16 path runs exactly the code the fp32 tests verify.
+//
+// For one query row with scores s_j = q·k_j/√d over its causal keys, the
+// kernel visits the keys block by block and keeps, relative to the running
+// max m (x_j = s_j − m ≤ 0):
+//   l  = Σ e^{x}            a  = Σ e^{x}·x          b = Σ e^{x}·x²
+//   lf = Σ e^{βx}           af = Σ e^{βx}·βx        (β = c_h/‖q‖, fixed norm)
+// When a new block raises the max (δ = m_old − m_new < 0, α = e^{δ}):
+//   a' = α(a + δl),  b' = α(b + 2δa + δ²l),  l' = αl
+//   af' = α_f(af + βδ·lf),  lf' = α_f·lf,  α_f = e^{βδ}  (max(βs) = β·max(s), β > 0)
+// At the end
+//   H      = log l − a/l                 entropy (nats)
+//   H_fix  = log lf − af/lf              entropy of softmax(β s)
+//   Var_p(s) = b/l − (a/l)²             neg_var_score = −Var_p(s) = dH/d ln‖q‖
+//   max_score = m,  logsumexp = m + log l,  sink = e^{s0−m}/l,  max_attn = 1/l
+// and k_budget from the row's raw scores (budget_count, exact).
+// NaN-honest: a NaN score makes l (and everything derived from it) NaN.
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "engine/attention_kernel.hpp"
+#include "engine/buffer.hpp"
+
+#define SPECTRA_ALWAYS_INLINE __attribute__((always_inline)) inline
+
+namespace spectra::engine::rowstats {
+
+// e^x for x ≤ 0 (clamped at −87): Cephes-style polynomial, ~1 ulp,
+// vectorizable.
+SPECTRA_ALWAYS_INLINE float exp_neg(float x) {
+  x = std::max(x, -87.0f);
+  const float t = x * 1.44269504088896341f;
+  // Round to nearest with the 1.5·2^23 trick; the integer n is read from the
+  // bits of the biased value (no float→int conversion: GCC does not
+  // vectorize cvttps2dq under the default -ftrapping-math, which made this
+  // loop scalar).
+  const float big = t + 12582912.0f;
+  const float nf = big - 12582912.0f;
+  const int32_t n = std::bit_cast<int32_t>(big) - 0x4B400000;
+  float r = x - nf * 0.693359375f;
+  r = r - nf * -2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * r * r + r + 1.0f;
+  const int32_t e = (n + 127) << 23;
+  return y * std::bit_cast<float>(e);
+}
+
+// Sums of one key block relative to the new running max m.
+struct BlockSums {
+  float sum = 0, wsum = 0, bsum = 0, fsum = 0, fwsum = 0;
+};
+
+// p[j] = e^{s[j]−m} (p may alias s); Σp, Σp·x and, when wanted, Σp·x²
+// (Var) and the fixed-norm sums Σe^{βx}, Σe^{βx}·βx (Fix), all in one
+// vectorised pass. With β = 1 the fixed-norm sums are bit-identical to
+// Σp, Σp·x (same operations, same lanes).
+template <bool Var, bool Fix>
+SPECTRA_ALWAYS_INLINE void exp_row(const float* s, float m, float beta, float* p, int n, BlockSums& r) {
+  float acc = 0.f, wacc = 0.f, bacc = 0.f, facc = 0.f, fwacc = 0.f;
+#pragma omp simd reduction(+ : acc, wacc, bacc, facc, fwacc)
+  for (int j = 0; j < n; ++j) {
+    const float x = s[j] - m;
+    const float v = exp_neg(x);
+    p[j] = v;
+    acc += v;
+    wacc += v * x;
+    if constexpr (Var) bacc += v * x * x;
+    if constexpr (Fix) {
+      const float xf = x * beta;
+      const float vf = exp_neg(xf);
+      facc += vf;
+      fwacc += vf * xf;
+    }
+  }
+  r.sum = acc;
+  r.wsum = wacc;
+  r.bsum = bacc;
+  r.fsum = facc;
+  r.fwsum = fwacc;
+}
+
+// The running state of one query row.
+struct RowState {
+  float m = -std::numeric_limits<float>::infinity();
+  float s0 = 0.f;    // score of key 0 (sink)
+  float beta = 1.f;  // c_h / ‖q‖ (fixed-norm temperature)
+  double l = 0, a = 0, b = 0, lf = 0, af = 0;
+  void reset() { *this = RowState{}; }
+};
+
+// Which of the optional accumulators a call needs.
+struct RowWants {
+  bool var = false, fix = false;
+};
+
+// One key block of a row: srow[0..nv) raw scores (nv ≥ 1) → p = e^{s−m_new}
+// in place; updates the state. Returns the factor the caller must apply to
+// its output accumulator (1 when the max did not change or nothing was
+// accumulated yet; the caller may skip the multiply then: *rescale false).
+template <bool Var, bool Fix>
+SPECTRA_ALWAYS_INLINE float update_row(RowState& r, float* srow, int nv, bool first_block, bool* rescale) {
+  if (first_block) r.s0 = srow[0];
+  float bm = srow[0];
+#pragma omp simd reduction(max : bm)
+  for (int j = 1; j < nv; ++j) bm = std::max(bm, srow[j]);
+  const float mold = r.m;
+  const float mnew = std::max(mold, bm);
+  BlockSums bs;
+  exp_row<Var, Fix>(srow, mnew, r.beta, srow, nv, bs);
+  float af = 1.f;
+  *rescale = false;
+  if (mold != mnew) {
+    if (r.l > 0) {
+      const double delta = static_cast<double>(mold) - mnew;
+      const double alpha = std::exp(delta);
+      if constexpr (Var) r.b = alpha * (r.b + 2.0 * delta * r.a + delta * delta * r.l);
+      r.a = alpha * (r.a + delta * r.l);
+      r.l *= alpha;
+      if constexpr (Fix) {
+        const double bd = static_cast<double>(r.beta) * delta;
+        const double alphaf = std::exp(bd);
+        r.af = alphaf * (r.af + bd * r.lf);
+        r.lf *= alphaf;
+      }
+      af = static_cast<float>(alpha);
+      *rescale = true;
+    }
+    r.m = mnew;
+  }
+  r.l += bs.sum;
+  r.a += bs.wsum;
+  if constexpr (Var) r.b += bs.bsum;
+  if constexpr (Fix) {
+    r.lf += bs.fsum;
+    r.af += bs.fwsum;
+  }
+  return af;
+}
+
+// Dispatch on the runtime wants (4 instantiations).
+SPECTRA_ALWAYS_INLINE float update_row(const RowWants& w, RowState& r, float* srow, int nv, bool first_block,
+                                       bool* rescale) {
+  if (w.var) {
+    return w.fix ? update_row<true, true>(r, srow, nv, first_block, rescale)
+                 : update_row<true, false>(r, srow, nv, first_block, rescale);
+  }
+  return w.fix ? update_row<false, true>(r, srow, nv, first_block, rescale)
+               : update_row<false, false>(r, srow, nv, first_block, rescale);
+}
+
+// ‖q‖ as the kernels report it: double sum of squares, sqrt, rounded to
+// float. The reference norm c_h is the mean of these floats.
+SPECTRA_ALWAYS_INLINE float q_norm_of(const float* q, int hd) {
+  double ss = 0;
+  for (int d = 0; d < hd; ++d) ss += static_cast<double>(q[d]) * q[d];
+  return static_cast<float>(std::sqrt(ss));
+}
+
+// β = c/‖q‖ (double division of the two floats, rounded to float: exactly 1
+// when ‖q‖ = c). A zero query has all scores 0 (uniform for any β): β = 1.
+SPECTRA_ALWAYS_INLINE float fixed_norm_beta(float c, float qn) {
+  if (qn == 0.f) return 1.f;
+  return static_cast<float>(static_cast<double>(c) / static_cast<double>(qn));
+}
+
+// Scratch of budget_count, per thread: O(T).
+struct BudgetScratch {
+  Buffer w, idx, sel;
+};
+
+// k_P of one row (exact): the smallest number of keys whose largest weights
+// e^{s_j − m} sum to ≥ P·Σ. s: the row's n raw scores, m = max_j s_j.
+// Defined in attention_kernel.cpp (compiled per ISA).
+float budget_count(const float* s, int64_t n, float m, float P, BudgetScratch& scr);
+
+// Writes the row's statistics (all but q_norm) to st at idx. raw: the row's
+// raw scores (nkeys of them) for k_budget, or null when it is not wanted.
+SPECTRA_ALWAYS_INLINE void finish_row(const RowState& r, const AttnStats& st, int64_t idx, const float* raw,
+                                      int64_t nkeys, BudgetScratch* bscr) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const bool bad = std::isnan(r.l);  // a NaN score: every statistic NaN
+  if (st.entropy) {
+    const double H = std::log(r.l) - r.a / r.l;
+    st.entropy[idx] = static_cast<float>(H < 0.0 ? 0.0 : H);  // rounding below 0 → 0; NaN stays NaN
+  }
+  if (st.sink_mass) st.sink_mass[idx] = static_cast<float>(std::exp(static_cast<double>(r.s0) - r.m) / r.l);
+  if (st.max_attn) st.max_attn[idx] = static_cast<float>(1.0 / r.l);
+  if (st.entropy_fixed_norm) {
+    if (!st.ref_norm) {
+      st.entropy_fixed_norm[idx] = nan;
+    } else {
+      const double H = std::log(r.lf) - r.af / r.lf;
+      st.entropy_fixed_norm[idx] = bad ? nan : static_cast<float>(H < 0.0 ? 0.0 : H);
+    }
+  }
+  if (st.neg_var_score) {
+    const double mean = r.a / r.l;
+    const double var = r.b / r.l - mean * mean;
+    st.neg_var_score[idx] = static_cast<float>(var > 0.0 ? -var : (std::isnan(var) ? var : 0.0));  // NaN stays NaN
+  }
+  if (st.max_score) st.max_score[idx] = bad ? nan : r.m;
+  if (st.logsumexp) st.logsumexp[idx] = bad ? nan : static_cast<float>(static_cast<double>(r.m) + std::log(r.l));
+  if (st.k_budget) {
+    if (!st.budget || !raw || bad || !std::isfinite(r.m))
+      st.k_budget[idx] = nan;
+    else
+      st.k_budget[idx] = budget_count(raw, nkeys, r.m, st.budget_mass, *bscr);
+  }
+}
+
+}  // namespace spectra::engine::rowstats
