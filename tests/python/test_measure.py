@@ -88,13 +88,13 @@ PROBE_FIELDS = ("q_norm", "entropy", "sink_mass", "max_attn", "entropy_fixed_nor
 
 
 def test_every_probe_statistic_is_an_array():
-    """Every probe statistic (and every float column of the tuple file, a
-    subset of them) is a [layers, heads, T] float32 array, finite for every
-    row of a whole window."""
+    """Every probe statistic is a float column of the tuple file, in the same
+    order, and a [layers, heads, T] float32 array, finite for every row of a
+    whole window."""
     assert tuple(spectra.probe_fields()) == PROBE_FIELDS
     dt = spectra.tuple_dtype()
     floats = [n for n in dt.names if dt[n].kind == "f"]
-    assert floats == list(PROBE_FIELDS[:len(floats)])  # the tuple file's columns in probe order
+    assert floats == list(PROBE_FIELDS)  # the tuple file's columns in probe order
     m = spectra.Model(require(STORIES_GGUF), precision="fp32", threads=2)
     r = m.measure([1, 400, 401, 402])
     assert r.fields == PROBE_FIELDS
