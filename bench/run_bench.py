@@ -15,7 +15,16 @@ divided by the thread count), which is what the run reaches when it has the
 cores to itself -- on a shared machine the wall-clock figures are mostly noise.
 OMP_WAIT_POLICY=passive keeps spinning threads from inflating CPU time.
 
-  bench/run_bench.py --spectra build/spectra [--models smollm2,1b,8b] [--formats hf,gguf] [--T 4096]
+  bench/run_bench.py --spectra build/spectra [--models smollm2,1b,8b] [--formats hf,gguf]
+                     [--T 4096,16384,32768] [--stats on,nobudget,off] [--llama-bench PATH]
+
+--T takes several context lengths; a length beyond a shape's maximum context
+is skipped (the 1B shape goes to 131072). Attention is also reported on its
+own: its FLOPs (causal QK^T and PV) over the attention seconds of the forward
+pass, against the same GEMM peak. With --llama-bench (a llama.cpp
+`llama-bench` binary), every GGUF model is also run through
+`llama-bench -m FILE -p T -n 0 -t THREADS -fa 0 -o json` in the same run, and
+the ratio of Spectra's tokens/s to llama.cpp's is reported.
 """
 import argparse, json, os, platform, random, subprocess, sys, threading, time
 
@@ -27,6 +36,20 @@ def flops(s, T):
     H, qd, kd, F, V = s["hidden"], s["heads"] * s["head_dim"], s["kv"] * s["head_dim"], s["ffn"], s["vocab"]
     per_layer = 2 * H * qd + 2 * H * kd + 3 * H * F
     return 2.0 * T * (per_layer * s["layers"] + V * H) + 2.0 * T * T * s["head_dim"] * s["heads"] * s["layers"]
+
+def attention_flops(s, T):
+    """Causal QK^T and PV: 2 * T^2 * head_dim per head and layer (T^2/2 scores, 2 products, 2 FLOPs)."""
+    return 2.0 * T * T * s["head_dim"] * s["heads"] * s["layers"]
+
+def llama_bench(exe, path, T, threads, env):
+    """llama.cpp's prompt-processing tokens/s on the same file (or None with the reason)."""
+    cmd = [exe, "-m", path, "-p", str(T), "-n", "0", "-t", str(threads), "-fa", "0", "-o", "json"]
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        rows = [r for r in json.loads(out) if r.get("n_prompt") == T and r.get("n_gen", 0) == 0]
+        return float(rows[0]["avg_ts"]), " ".join(cmd)
+    except (OSError, subprocess.CalledProcessError, ValueError, KeyError, IndexError) as e:
+        return None, f"{' '.join(cmd)}: {e}"
 
 def run_polled(cmd, env):
     """Run cmd; return (rc, wall, cpu seconds, peak RssAnon MiB)."""
@@ -58,12 +81,75 @@ def run_polled(cmd, env):
         print(err, file=sys.stderr)
     return rc, time.time() - t0, ru.ru_utime + ru.ru_stime, peak[0] / 1024.0
 
+def bench_model(a, s, m, T, variants, env, mdir, peak_wall, peak_cpu, res):
+    rnd = random.Random(1)
+    tok = os.path.join(a.out, f"tokens_{m}_{T}.txt")
+    with open(tok, "w") as f:
+        f.write(" ".join(str(rnd.randrange(s["vocab"])) for _ in range(T)))
+    for fmt in a.formats.split(","):
+        path = os.path.join(mdir, f"{m}-hf") if fmt == "hf" else os.path.join(mdir, f"{m}.gguf")
+        if not os.path.exists(path if fmt == "gguf" else os.path.join(path, "model.safetensors")):
+            print(f"writing {path}", flush=True)
+            (write_hf if fmt == "hf" else write_gguf)(s, path)
+        by_stats = {}
+        lb = None
+        if a.llama_bench and fmt == "gguf":
+            lb, how = llama_bench(a.llama_bench, path, T, a.threads, env)
+            res.setdefault("llama_bench", []).append({"model": s["name"], "T": T, "tokens_per_s": lb, "command": how})
+            print(f"llama-bench {s['name']} T={T}: " + (f"{lb:.1f} tokens/s" if lb else f"failed ({how})"), flush=True)
+        for stats in variants:
+            out = os.path.join(a.out, f"run_{m}_{T}_{fmt}_{stats}")
+            cmd = [a.spectra, "measure", "--model", path, "--tokens-file", tok, "--out", out, "--force",
+                   "--threads", str(a.threads), "--precision", a.precision] + \
+                  {"on": [], "nobudget": ["--no-budget"], "off": ["--stats-off"]}[stats]
+            rc, wall, cpu, anon = run_polled(cmd, env)
+            if rc != 0:
+                print(f"{m} {fmt} stats={stats}: failed", flush=True)
+                continue
+            with open(os.path.join(out, "summary.json")) as f:
+                sm = json.load(f)
+            fl = flops(s, T)
+            fw = sm["forward_seconds"]
+            r = {"model": s["name"], "T": T, "format": fmt, "stats": stats, "precision": sm["precision"]["used"],
+                 "forward_seconds": fw, "process_wall": wall, "process_cpu": cpu,
+                 "tokens_per_s": T / fw, "tokens_per_cpu_s": T / (cpu / a.threads),
+                 "mfu_wall": fl / fw / 1e12 / peak_wall, "mfu_cpu_time": fl / (cpu / a.threads) / 1e12 / peak_cpu,
+                 "tflop": fl / 1e12, "peak_anon_mib": anon, "breakdown": sm["time_breakdown_seconds"]}
+            att = sm["time_breakdown_seconds"].get("attention", 0)
+            if att > 0:
+                r["attention_share_of_peak_wall"] = attention_flops(s, T) / att / 1e12 / peak_wall
+            if lb is not None:
+                r["llama_bench_tokens_per_s"] = lb
+                r["ratio_vs_llama_cpp"] = (T / fw) / lb
+            res["runs"].append(r)
+            by_stats[stats] = r
+            print(json.dumps(r), flush=True)
+        # Probe cost: the whole forward pass with statistics vs without,
+        # by forward seconds (wall) and by process CPU time.
+        if "off" in by_stats:
+            off = by_stats["off"]
+            for stats, what in (("on", "all statistics"), ("nobudget", "all but k_budget")):
+                if stats not in by_stats:
+                    continue
+                on = by_stats[stats]
+                o = {"model": s["name"], "T": T, "format": fmt, "statistics": what,
+                     "overhead_forward": on["forward_seconds"] / off["forward_seconds"] - 1,
+                     "overhead_cpu": on["process_cpu"] / off["process_cpu"] - 1,
+                     "attention_seconds_on": on["breakdown"]["attention"],
+                     "attention_seconds_off": off["breakdown"]["attention"]}
+                res.setdefault("probe_overhead", []).append(o)
+                print(f"probe overhead {s['name']} {fmt} ({what}): {100 * o['overhead_forward']:+.1f}% of the "
+                      f"forward pass ({100 * o['overhead_cpu']:+.1f}% CPU time); attention "
+                      f"{o['attention_seconds_on']:.2f} s vs {o['attention_seconds_off']:.2f} s", flush=True)
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spectra", default=os.path.join(HERE, "..", "build", "spectra"))
     ap.add_argument("--models", default="smollm2,1b,8b")
     ap.add_argument("--formats", default="hf,gguf")
-    ap.add_argument("--T", type=int, default=4096)
+    ap.add_argument("--T", default="4096", help="context lengths, comma-separated (e.g. 4096,16384,32768)")
+    ap.add_argument("--stats", default="on,nobudget,off", help="statistics variants: on, nobudget, off")
+    ap.add_argument("--llama-bench", default="", help="path of a llama.cpp llama-bench binary (GGUF runs)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--models-dir", default="", help="where the generated models live (default OUT/models)")
@@ -73,7 +159,9 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     env = dict(os.environ, OMP_WAIT_POLICY="passive")
-    res = {"cpu": "", "load_average_start": os.getloadavg(), "T": a.T, "threads": a.threads, "runs": [], "torch": []}
+    lengths = [int(x) for x in a.T.split(",") if x]
+    variants = [x for x in a.stats.split(",") if x]
+    res = {"cpu": "", "load_average_start": os.getloadavg(), "T": lengths, "threads": a.threads, "runs": [], "torch": []}
     with open("/proc/cpuinfo") as f:
         info = f.read()
     model = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "?")
@@ -92,54 +180,11 @@ def main():
     os.makedirs(mdir, exist_ok=True)
     for m in a.models.split(","):
         s = SHAPES[m]
-        rnd = random.Random(1)
-        tok = os.path.join(a.out, f"tokens_{m}_{a.T}.txt")
-        with open(tok, "w") as f:
-            f.write(" ".join(str(rnd.randrange(s["vocab"])) for _ in range(a.T)))
-        for fmt in a.formats.split(","):
-            path = os.path.join(mdir, f"{m}-hf") if fmt == "hf" else os.path.join(mdir, f"{m}.gguf")
-            if not os.path.exists(path if fmt == "gguf" else os.path.join(path, "model.safetensors")):
-                print(f"writing {path}", flush=True)
-                (write_hf if fmt == "hf" else write_gguf)(s, path)
-            by_stats = {}
-            for stats in ("on", "nobudget", "off"):
-                out = os.path.join(a.out, f"run_{m}_{fmt}_{stats}")
-                cmd = [a.spectra, "measure", "--model", path, "--tokens-file", tok, "--out", out, "--force",
-                       "--threads", str(a.threads), "--precision", a.precision] + \
-                      {"on": [], "nobudget": ["--no-budget"], "off": ["--stats-off"]}[stats]
-                rc, wall, cpu, anon = run_polled(cmd, env)
-                if rc != 0:
-                    print(f"{m} {fmt} stats={stats}: failed", flush=True)
-                    continue
-                with open(os.path.join(out, "summary.json")) as f:
-                    sm = json.load(f)
-                fl = flops(s, a.T)
-                fw = sm["forward_seconds"]
-                r = {"model": s["name"], "format": fmt, "stats": stats, "precision": sm["precision"]["used"],
-                     "forward_seconds": fw, "process_wall": wall, "process_cpu": cpu,
-                     "tokens_per_s": a.T / fw, "tokens_per_cpu_s": a.T / (cpu / a.threads),
-                     "mfu_wall": fl / fw / 1e12 / peak_wall, "mfu_cpu_time": fl / (cpu / a.threads) / 1e12 / peak_cpu,
-                     "tflop": fl / 1e12, "peak_anon_mib": anon, "breakdown": sm["time_breakdown_seconds"]}
-                res["runs"].append(r)
-                by_stats[stats] = r
-                print(json.dumps(r), flush=True)
-            # Probe cost: the whole forward pass with statistics vs without,
-            # by forward seconds (wall) and by process CPU time.
-            if "off" in by_stats:
-                off = by_stats["off"]
-                for stats, what in (("on", "all statistics"), ("nobudget", "all but k_budget")):
-                    if stats not in by_stats:
-                        continue
-                    on = by_stats[stats]
-                    o = {"model": s["name"], "format": fmt, "statistics": what,
-                         "overhead_forward": on["forward_seconds"] / off["forward_seconds"] - 1,
-                         "overhead_cpu": on["process_cpu"] / off["process_cpu"] - 1,
-                         "attention_seconds_on": on["breakdown"]["attention"],
-                         "attention_seconds_off": off["breakdown"]["attention"]}
-                    res.setdefault("probe_overhead", []).append(o)
-                    print(f"probe overhead {s['name']} {fmt} ({what}): {100 * o['overhead_forward']:+.1f}% of the "
-                          f"forward pass ({100 * o['overhead_cpu']:+.1f}% CPU time); attention "
-                          f"{o['attention_seconds_on']:.2f} s vs {o['attention_seconds_off']:.2f} s", flush=True)
+        for T in lengths:
+            if T > s["ctx"]:
+                print(f"{s['name']}: T={T} is beyond the shape's maximum context {s['ctx']}: skipped", flush=True)
+                continue
+            bench_model(a, s, m, T, variants, env, mdir, peak_wall, peak_cpu, res)
     # 4. PyTorch
     for m in filter(None, a.torch.split(",")):
         try:
