@@ -24,10 +24,11 @@ if [[ -z "$total" ]]; then echo "test: ctest printed no summary" >&2; exit 1; fi
 # ctest lists skipped tests as "Test #N: NAME ...***Skipped". The only skip a
 # machine may legitimately produce are the bf16 kernel tests on a CPU without
 # bf16 (AVX512-BF16 or AMX), which cannot run there.
+bf16_tests=(-e Gemm.Bf16 -e Attention.Bf16PathMatchesReference -e RowStats.Bf16PathMatchesReference)
 skipped_names=$(sed -n 's/.*Test *#[0-9]*: \([^ ]*\) .*\*\*\*Skipped.*/\1/p' "$log" | sort -u)
-hw_skips=$(sed -n 's/.*Test *#[0-9]*: \([^ ]*\) .*\*\*\*Skipped.*/\1/p' "$log" | grep -x -e 'Gemm.Bf16' -e 'Attention.Bf16PathMatchesReference' || true)
+hw_skips=$(sed -n 's/.*Test *#[0-9]*: \([^ ]*\) .*\*\*\*Skipped.*/\1/p' "$log" | grep -x "${bf16_tests[@]}" || true)
 if ! grep -qw -e avx512_bf16 -e amx_bf16 /proc/cpuinfo; then
-  skipped_names=$(grep -vx -e 'Gemm.Bf16' -e 'Attention.Bf16PathMatchesReference' <<<"$skipped_names" || true)
+  skipped_names=$(grep -vx "${bf16_tests[@]}" <<<"$skipped_names" || true)
   [[ -n "$hw_skips" ]] && echo "test: this CPU has no bf16: skipped as expected:" $hw_skips
 fi
 skipped=$(grep -c . <<<"$skipped_names" || true)
