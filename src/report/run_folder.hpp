@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -92,6 +93,9 @@ struct RunFolder {
   bool has_mechanism = false, has_budget = false;
   std::vector<MechanismHead> mechanism;  // sorted by (layer, head)
   std::vector<BudgetHead> budget;        // sorted by (layer, head)
+  // The mass P of k_budget (config.toml's budget_mass, or summary.json's
+  // budget.mass for a `spectra measure` folder); NaN when not recorded.
+  double budget_mass = std::numeric_limits<double>::quiet_NaN();
 
   const HeadStat* find(int layer, int head) const;
 };

@@ -7,7 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <toml++/toml.h>
+
 #include "report/run_folder.hpp"
+
 #include "stats/analysis_config.hpp"
 #include "util/error.hpp"
 
@@ -324,6 +327,19 @@ RunFolder read_run_folder(const std::string& run_dir) {
 
   // config.toml verbatim (optional: a run written by `analyze` may lack it).
   if (auto p = fs::path(run_dir) / "config.toml"; fs::exists(p)) run.config_text = read_text(p.string());
+  // k_budget's mass P: config.toml (a study) or summary.json (spectra measure).
+  if (!run.config_text.empty()) {
+    try {
+      const toml::table t = toml::parse(run.config_text);
+      if (auto v = t["budget_mass"].value<double>()) run.budget_mass = *v;
+    } catch (const toml::parse_error&) {
+      // config.toml is shown verbatim; an unparsable one only leaves P unknown.
+    }
+  }
+  if (!std::isfinite(run.budget_mass) && run.summary.is_object() && run.summary.contains("budget") &&
+      run.summary["budget"].is_object() && run.summary["budget"].contains("mass") &&
+      run.summary["budget"]["mass"].is_number())
+    run.budget_mass = run.summary["budget"]["mass"].get<double>();
   return run;
 }
 

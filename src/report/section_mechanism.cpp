@@ -193,7 +193,12 @@ std::string section_budget(const RunFolder& run) {
        "Every budget is capped at the t + 1 visible keys, and every policy is brought to the **same mean budget** "
        "on half B (that of the fixed budget reaching 90% coverage on half A) by one shift in log space found by "
        "bisection, which never looks at coverage. Coverage = fraction of half-B tokens whose budget is ≥ k_P. "
-       "Definitions: `budget.csv`, src/stats/budget.hpp.\n\n";
+       "Definitions: `budget.csv`, src/stats/budget.hpp.";
+  if (std::isfinite(run.budget_mass))
+    o << " Here P = " << fixed(run.budget_mass, 3) << " (`budget_mass`).";
+  else
+    o << " The mass P behind k_P is not recorded in this run folder.";
+  o << "\n\n";
   const std::string nm = budget_not_measured(run);
   if (!nm.empty()) {
     o << nm << "\n\n";

@@ -319,6 +319,7 @@ TEST_F(Mechanism, ReportShowsTheNewSectionsAndFigures) {
   EXPECT_NE(md.find("| L0 H0 | "), std::string::npos);
   EXPECT_NE(md.find("## Attention budget from ‖q‖ (held out)"), std::string::npos);
   EXPECT_NE(md.find("**Does ‖q‖ add anything over position?**"), std::string::npos);
+  EXPECT_NE(md.find("The mass P behind k_P is not recorded in this run folder."), std::string::npos);
   for (const char* f : {"heatmap_norm_fraction", "mechanism_L0_H0", "mechanism_L0_H1", "budget_coverage"}) {
     EXPECT_TRUE(fs::exists(*run_ / "figures" / (std::string(f) + ".png"))) << f;
     EXPECT_NE(md.find(std::string("figures/") + f + ".png"), std::string::npos) << f;
@@ -330,4 +331,10 @@ TEST_F(Mechanism, ReportShowsTheNewSectionsAndFigures) {
   ASSERT_EQ(res.status, 0) << res.output;
   EXPECT_EQ(test::read_text(*run_ / "report.md"), md);
   EXPECT_EQ(test::read_text(*run_ / "report.html"), html);
+  // A study's config.toml records P; the budget section states it.
+  test_support::write_file(*run_ / "config.toml", "budget_mass = 0.75\n");
+  res = run_spectra("report " + dir + " --no-figures");
+  fs::remove(*run_ / "config.toml");
+  ASSERT_EQ(res.status, 0) << res.output;
+  EXPECT_NE(test::read_text(*run_ / "report.md").find("Here P = 0.750 (`budget_mass`)."), std::string::npos);
 }
