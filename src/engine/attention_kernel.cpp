@@ -225,18 +225,21 @@ constexpr int kBuckets = 256;  // incl. the overflow bucket
 constexpr int kShift = 20;     // 23 − 20 = 3 mantissa bits: 8 buckets per octave
 constexpr int kSub = 4;        // interleaved sub-histograms
 
+// kPackLut[mask]: the lanes set in mask, packed to the front (one byte each):
+// the permutation of an AVX2 left-pack.
+const std::array<uint64_t, 256> kPackLut = [] {
+  std::array<uint64_t, 256> t{};
+  for (int m = 0; m < 256; ++m)
+    for (int b = 0, o = 0; b < 8; ++b)
+      if (m >> b & 1) t[m] |= uint64_t(b) << (8 * o++);
+  return t;
+}();
+
 // The keys of bucket bs (their weights, in key order) → sel (room for n + 8),
 // the number of keys in lower buckets → *below, of bucket bs → *ns.
 __attribute__((target("avx2"))) void gather_bucket_avx2(const int32_t* idx, const float* w, int64_t n, int32_t bs,
                                                         float* sel, int64_t* below, int64_t* ns) {
-  // lut[mask]: the lanes set in mask, packed to the front (one byte each).
-  static const auto lut = [] {
-    std::array<uint64_t, 256> t{};
-    for (int m = 0; m < 256; ++m)
-      for (int b = 0, o = 0; b < 8; ++b)
-        if (m >> b & 1) t[m] |= uint64_t(b) << (8 * o++);
-    return t;
-  }();
+  const auto& lut = kPackLut;
   const __m256i vb = _mm256_set1_epi32(bs);
   __m256i vbelow = _mm256_setzero_si256();
   int64_t o = 0, i = 0;
@@ -275,6 +278,42 @@ void gather_bucket(const int32_t* idx, const float* w, int64_t n, int32_t bs, fl
   *ns = o;
 }
 
+// The keys with lo ≤ idx ≤ hi, packed to the front of cidx / cw (room for
+// n + 8 each); returns their number.
+__attribute__((target("avx2"))) int64_t compact_range_avx2(const int32_t* idx, const float* w, int64_t n, int32_t lo,
+                                                          int32_t hi, int32_t* cidx, float* cw) {
+  const __m256i vlo = _mm256_set1_epi32(lo - 1), vhi = _mm256_set1_epi32(hi + 1);
+  int64_t o = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + i));
+    const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(x, vlo), _mm256_cmpgt_epi32(vhi, x));
+    const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(in));
+    const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(x, perm));
+    _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(_mm256_loadu_ps(w + i), perm));
+    o += __builtin_popcount(static_cast<unsigned>(msk));
+  }
+  for (; i < n; ++i) {
+    cidx[o] = idx[i];
+    cw[o] = w[i];
+    o += idx[i] >= lo && idx[i] <= hi;
+  }
+  return o;
+}
+
+int64_t compact_range(const int32_t* idx, const float* w, int64_t n, int32_t lo, int32_t hi, int32_t* cidx,
+                      float* cw) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return compact_range_avx2(idx, w, n, lo, hi, cidx, cw);
+  int64_t o = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    cidx[o] = idx[i];
+    cw[o] = w[i];
+    o += idx[i] >= lo && idx[i] <= hi;
+  }
+  return o;
+}
+
 // k_P of the weights w[0..n) after scaling block b (keys [b·bk, (b+1)·bk))
 // by scale[b] in place (w ← min(w·scale, 1)).
 __attribute__((target_clones("avx512f", "avx2", "default"))) float budget_core(float* w, int64_t n,
@@ -297,21 +336,57 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float budget_core(f
   }
   const double target = static_cast<double>(P) * total;
   if (wmax >= target) return 1.f;  // the largest weight alone
-  alignas(32) double hist[kSub][kBuckets] = {};
-  int64_t j = 0;
-  for (; j + kSub <= n; j += kSub)
-    for (int u = 0; u < kSub; ++u) hist[u][idx[j + u]] += w[j + u];
-  for (; j < n; ++j) hist[0][idx[j]] += w[j];
+  // Only keys that can be among the top P·Σw need their bucket's mass: those
+  // with w ≥ t = (1 − P)·Σw/n (the keys below t weigh < n·t ≤ (1 − P)·Σw in
+  // all), i.e. bucket ≤ b(t); tighter, the previous row's crossing bucket
+  // plus 2 octaves (rows of one head look alike). Those keys are packed
+  // (AVX2) and histogrammed; should their mass not reach P·Σw (a bad guess),
+  // the remaining keys are packed after them and histogrammed too. Exact
+  // either way.
+  const float t = static_cast<float>((1.0 - static_cast<double>(P)) * total / static_cast<double>(n) * 0.999);
+  int32_t blo = std::min((0x3F800000 - std::bit_cast<int32_t>(std::min(t, 1.0f))) >> kShift, kBuckets - 1);
+  if (scr.hint >= 0) blo = std::min(blo, scr.hint + 16);
+  int32_t* cidx = scr.cidx.as<int32_t>(static_cast<size_t>(n) + 8);
+  float* cw = scr.cw.as<float>(static_cast<size_t>(n) + 8);
+  int64_t nc = compact_range(idx, w, n, 0, blo, cidx, cw);
+  // Buckets 0..blo only are zeroed and merged (the fixed per-row cost):
+  // the keys packed first have no other.
+  alignas(32) double hist[kSub][kBuckets];
+  const int nb0 = (blo + 4) & ~3;  // blo + 1 rounded up to 4 (≤ kBuckets)
+  for (int u = 0; u < kSub; ++u)
+#pragma omp simd
+    for (int b = 0; b < nb0; ++b) hist[u][b] = 0;
+  auto scatter = [&](int64_t j0, int64_t j1) {
+    int64_t j = j0;
+    for (; j + kSub <= j1; j += kSub)
+      for (int u = 0; u < kSub; ++u) hist[u][cidx[j + u]] += cw[j + u];
+    for (; j < j1; ++j) hist[0][cidx[j]] += cw[j];
+  };
+  scatter(0, nc);
   for (int u = 1; u < kSub; ++u)
 #pragma omp simd
-    for (int b = 0; b < kBuckets; ++b) hist[0][b] += hist[u][b];
-  const double* mass = hist[0];
+    for (int b = 0; b < nb0; ++b) hist[0][b] += hist[u][b];
+  double* mass = hist[0];
   double cum = 0;
   int bstar = 0;
-  while (bstar < kBuckets - 1 && cum + mass[bstar] < target) cum += mass[bstar++];
-  float* sel = scr.sel.as<float>(static_cast<size_t>(n) + 8);
+  while (bstar < blo && cum + mass[bstar] < target) cum += mass[bstar++];
+  if (bstar == blo && cum + mass[bstar] < target && blo < kBuckets - 1) {
+    // The guess fell short: the rest of the keys (buckets > blo).
+    const int64_t nr = compact_range(idx, w, n, blo + 1, kBuckets - 1, cidx + nc, cw + nc);
+    for (int u = 0; u < kSub; ++u)
+#pragma omp simd
+      for (int b = blo + 1; b < kBuckets; ++b) hist[u][b] = 0;
+    scatter(nc, nc + nr);
+    for (int u = 1; u < kSub; ++u)
+#pragma omp simd
+      for (int b = blo + 1; b < kBuckets; ++b) mass[b] += hist[u][b];
+    nc += nr;
+    while (bstar < kBuckets - 1 && cum + mass[bstar] < target) cum += mass[bstar++];
+  }
+  scr.hint = bstar;
+  float* sel = scr.sel.as<float>(static_cast<size_t>(nc) + 8);
   int64_t below = 0, ns = 0;
-  gather_bucket(idx, w, n, bstar, sel, &below, &ns);
+  gather_bucket(cidx, cw, nc, bstar, sel, &below, &ns);
   std::sort(sel, sel + ns, [](float x, float y) { return x > y; });
   int64_t k = 0;
   while (k < ns) {
