@@ -278,79 +278,146 @@ void gather_bucket(const int32_t* idx, const float* w, int64_t n, int32_t bs, fl
   *ns = o;
 }
 
-// The keys with lo ≤ idx ≤ hi, packed to the front of cidx / cw (room for
-// n + 8 each); returns their number.
-__attribute__((target("avx2"))) int64_t compact_range_avx2(const int32_t* idx, const float* w, int64_t n, int32_t lo,
-                                                          int32_t hi, int32_t* cidx, float* cw) {
-  const __m256i vlo = _mm256_set1_epi32(lo - 1), vhi = _mm256_set1_epi32(hi + 1);
+// The bucket of a weight w ∈ [0, 1] (see above).
+inline int32_t bucket_of(float w) {
+  return std::min((0x3F800000 - std::bit_cast<int32_t>(w)) >> kShift, kBuckets - 1);
+}
+
+// Pass 1 (AVX2), one read of the row: w ← min(w·scale[block], 1) in place,
+// Σw (double) → *total, max w → *wmax, and the keys of buckets ≤ blo packed
+// (left-pack) to cidx / cw (room for n + 8 each). Returns their number.
+__attribute__((target("avx2"))) int64_t pass1_avx2(float* w, int64_t n, const float* scale, int64_t bk, int32_t blo,
+                                                  int32_t* cidx, float* cw, double* total, float* wmax) {
+  const __m256 one = _mm256_set1_ps(1.f);
+  const __m256i vone = _mm256_set1_epi32(0x3F800000), vlast = _mm256_set1_epi32(kBuckets - 1),
+                vlim = _mm256_set1_epi32(blo + 1);
+  __m256d t0 = _mm256_setzero_pd(), t1 = _mm256_setzero_pd();
+  __m256 vmax = _mm256_setzero_ps();
+  double ts = 0;
+  float ms = 0;
+  int64_t o = 0;
+  for (int64_t k0 = 0, blk = 0; k0 < n; k0 += bk, ++blk) {
+    const int64_t k1 = std::min(n, k0 + bk);
+    const float a = scale[blk];
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t j = k0;
+    for (; j + 8 <= k1; j += 8) {
+      const __m256 v = _mm256_min_ps(_mm256_mul_ps(_mm256_loadu_ps(w + j), va), one);
+      _mm256_storeu_ps(w + j, v);
+      t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+      t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+      vmax = _mm256_max_ps(vmax, v);
+      const __m256i b =
+          _mm256_min_epi32(_mm256_srai_epi32(_mm256_sub_epi32(vone, _mm256_castps_si256(v)), kShift), vlast);
+      const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(vlim, b)));
+      const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(b, perm));
+      _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(v, perm));
+      o += __builtin_popcount(static_cast<unsigned>(msk));
+    }
+    for (; j < k1; ++j) {
+      const float v = std::min(w[j] * a, 1.0f);
+      w[j] = v;
+      ts += v;
+      ms = std::max(ms, v);
+      const int32_t b = bucket_of(v);
+      cidx[o] = b;
+      cw[o] = v;
+      o += b <= blo;
+    }
+  }
+  alignas(32) double td[4];
+  _mm256_store_pd(td, _mm256_add_pd(t0, t1));
+  alignas(32) float mf[8];
+  _mm256_store_ps(mf, vmax);
+  for (int u = 0; u < 8; ++u) ms = std::max(ms, mf[u]);
+  *total = ts + ((td[0] + td[1]) + (td[2] + td[3]));
+  *wmax = ms;
+  return o;
+}
+
+// The keys of buckets lo..hi (from the scaled weights w), packed to cidx / cw
+// (room for n + 8); returns their number. The path without AVX2, and the
+// second pass when the first guess of blo fell short.
+__attribute__((target("avx2"))) int64_t pack_range_avx2(const float* w, int64_t n, int32_t lo, int32_t hi,
+                                                       int32_t* cidx, float* cw) {
+  const __m256i vone = _mm256_set1_epi32(0x3F800000), vlast = _mm256_set1_epi32(kBuckets - 1),
+                vlo = _mm256_set1_epi32(lo - 1), vhi = _mm256_set1_epi32(hi + 1);
   int64_t o = 0, i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + i));
-    const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(x, vlo), _mm256_cmpgt_epi32(vhi, x));
+    const __m256 v = _mm256_loadu_ps(w + i);
+    const __m256i b =
+        _mm256_min_epi32(_mm256_srai_epi32(_mm256_sub_epi32(vone, _mm256_castps_si256(v)), kShift), vlast);
+    const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(b, vlo), _mm256_cmpgt_epi32(vhi, b));
     const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(in));
     const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(x, perm));
-    _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(_mm256_loadu_ps(w + i), perm));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(b, perm));
+    _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(v, perm));
     o += __builtin_popcount(static_cast<unsigned>(msk));
   }
   for (; i < n; ++i) {
-    cidx[o] = idx[i];
+    const int32_t b = bucket_of(w[i]);
+    cidx[o] = b;
     cw[o] = w[i];
-    o += idx[i] >= lo && idx[i] <= hi;
+    o += b >= lo && b <= hi;
   }
   return o;
 }
 
-int64_t compact_range(const int32_t* idx, const float* w, int64_t n, int32_t lo, int32_t hi, int32_t* cidx,
-                      float* cw) {
+int64_t pack_range(const float* w, int64_t n, int32_t lo, int32_t hi, int32_t* cidx, float* cw) {
   static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return compact_range_avx2(idx, w, n, lo, hi, cidx, cw);
-  int64_t o = 0;
+  if (avx2) return pack_range_avx2(w, n, lo, hi, cidx, cw);
+  int64_t o = 0;  // branch-free scalar
   for (int64_t i = 0; i < n; ++i) {
-    cidx[o] = idx[i];
+    const int32_t b = bucket_of(w[i]);
+    cidx[o] = b;
     cw[o] = w[i];
-    o += idx[i] >= lo && idx[i] <= hi;
+    o += b >= lo && b <= hi;
   }
   return o;
 }
 
 // k_P of the weights w[0..n) after scaling block b (keys [b·bk, (b+1)·bk))
 // by scale[b] in place (w ← min(w·scale, 1)).
-__attribute__((target_clones("avx512f", "avx2", "default"))) float budget_core(float* w, int64_t n,
+// (no-tree-loop-distribute-patterns: the histogram zeroing stays vector
+// stores; as memset GCC emits `rep stos`, ~4× slower for these ~1 KB.)
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("no-tree-loop-distribute-patterns"))) float
+budget_core(float* w, int64_t n,
                                                                               const float* scale, int64_t bk,
                                                                               float P, BudgetScratch& scr) {
-  int32_t* idx = scr.idx.as<int32_t>(static_cast<size_t>(n));
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  // Only keys that can be among the top P·Σw need their bucket's mass. The
+  // guess: buckets ≤ the previous row's crossing bucket + 2 octaves (rows of
+  // one head look alike; all buckets for a thread's first row). Those keys
+  // are packed during pass 1 and histogrammed; should their mass not reach
+  // P·Σw, the remaining keys are packed after them and histogrammed too.
+  // Exact either way.
+  const int32_t blo = scr.hint >= 0 ? std::min(scr.hint + 16, kBuckets - 1) : kBuckets - 1;
+  int32_t* cidx = scr.cidx.as<int32_t>(static_cast<size_t>(n) + 8);
+  float* cw = scr.cw.as<float>(static_cast<size_t>(n) + 8);
   double total = 0;
   float wmax = 0;
-  for (int64_t k0 = 0, b = 0; k0 < n; k0 += bk, ++b) {
-    const int64_t k1 = std::min(n, k0 + bk);
-    const float a = scale[b];
+  int64_t nc;
+  if (avx2) {
+    nc = pass1_avx2(w, n, scale, bk, blo, cidx, cw, &total, &wmax);
+  } else {
+    for (int64_t k0 = 0, b = 0; k0 < n; k0 += bk, ++b) {
+      const int64_t k1 = std::min(n, k0 + bk);
+      const float a = scale[b];
 #pragma omp simd reduction(+ : total) reduction(max : wmax)
-    for (int64_t j = k0; j < k1; ++j) {
-      const float v = std::min(w[j] * a, 1.0f);
-      w[j] = v;
-      total += v;
-      wmax = std::max(wmax, v);
-      idx[j] = std::min((0x3F800000 - std::bit_cast<int32_t>(v)) >> kShift, kBuckets - 1);
+      for (int64_t j = k0; j < k1; ++j) {
+        const float v = std::min(w[j] * a, 1.0f);
+        w[j] = v;
+        total += v;
+        wmax = std::max(wmax, v);
+      }
     }
+    nc = pack_range(w, n, 0, blo, cidx, cw);
   }
   const double target = static_cast<double>(P) * total;
   if (wmax >= target) return 1.f;  // the largest weight alone
-  // Only keys that can be among the top P·Σw need their bucket's mass: those
-  // with w ≥ t = (1 − P)·Σw/n (the keys below t weigh < n·t ≤ (1 − P)·Σw in
-  // all), i.e. bucket ≤ b(t); tighter, the previous row's crossing bucket
-  // plus 2 octaves (rows of one head look alike). Those keys are packed
-  // (AVX2) and histogrammed; should their mass not reach P·Σw (a bad guess),
-  // the remaining keys are packed after them and histogrammed too. Exact
-  // either way.
-  const float t = static_cast<float>((1.0 - static_cast<double>(P)) * total / static_cast<double>(n) * 0.999);
-  int32_t blo = std::min((0x3F800000 - std::bit_cast<int32_t>(std::min(t, 1.0f))) >> kShift, kBuckets - 1);
-  if (scr.hint >= 0) blo = std::min(blo, scr.hint + 16);
-  int32_t* cidx = scr.cidx.as<int32_t>(static_cast<size_t>(n) + 8);
-  float* cw = scr.cw.as<float>(static_cast<size_t>(n) + 8);
-  int64_t nc = compact_range(idx, w, n, 0, blo, cidx, cw);
-  // Buckets 0..blo only are zeroed and merged (the fixed per-row cost):
-  // the keys packed first have no other.
+  // Buckets 0..blo only are zeroed and merged (the fixed per-row cost): the
+  // keys packed first have no other.
   alignas(32) double hist[kSub][kBuckets];
   const int nb0 = (blo + 4) & ~3;  // blo + 1 rounded up to 4 (≤ kBuckets)
   for (int u = 0; u < kSub; ++u)
@@ -367,12 +434,17 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float budget_core(f
 #pragma omp simd
     for (int b = 0; b < nb0; ++b) hist[0][b] += hist[u][b];
   double* mass = hist[0];
+  // The crossing: 4 buckets a step while their sum stays below (a 4× shorter
+  // chain of dependent adds), then bucket by bucket.
   double cum = 0;
   int bstar = 0;
+  for (double m4; bstar + 4 <= blo && cum + (m4 = (mass[bstar] + mass[bstar + 1]) + (mass[bstar + 2] + mass[bstar + 3])) < target;
+       bstar += 4)
+    cum += m4;
   while (bstar < blo && cum + mass[bstar] < target) cum += mass[bstar++];
   if (bstar == blo && cum + mass[bstar] < target && blo < kBuckets - 1) {
     // The guess fell short: the rest of the keys (buckets > blo).
-    const int64_t nr = compact_range(idx, w, n, blo + 1, kBuckets - 1, cidx + nc, cw + nc);
+    const int64_t nr = pack_range(w, n, blo + 1, kBuckets - 1, cidx + nc, cw + nc);
     for (int u = 0; u < kSub; ++u)
 #pragma omp simd
       for (int b = blo + 1; b < kBuckets; ++b) hist[u][b] = 0;
@@ -384,6 +456,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float budget_core(f
     while (bstar < kBuckets - 1 && cum + mass[bstar] < target) cum += mass[bstar++];
   }
   scr.hint = bstar;
+  // The crossing bucket's keys, and how many keys precede it.
   float* sel = scr.sel.as<float>(static_cast<size_t>(nc) + 8);
   int64_t below = 0, ns = 0;
   gather_bucket(cidx, cw, nc, bstar, sel, &below, &ns);

@@ -176,7 +176,7 @@ SPECTRA_ALWAYS_INLINE float fixed_norm_beta(float c, float qn) {
 
 // Scratch of budget_count, per thread: O(T).
 struct BudgetScratch {
-  Buffer w, idx, sel, cidx, cw;
+  Buffer w, sel, cidx, cw;
   int hint = -1;  // the previous row's crossing bucket (a guess for the next row; any value is safe)
 };
 
