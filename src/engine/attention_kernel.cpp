@@ -198,32 +198,40 @@ namespace rowstats {
 //
 // Every weight is w ∈ [0, 1] (w = 1 for the max key). For a non-negative
 // float the bit pattern is monotone in the value, so the bucket
-//   b(w) = min((bits(1.0f) − bits(w)) >> 20, kBuckets − 1)
-// (exponent and the top 3 mantissa bits: 8 buckets per octave, ≈ 0.087 nats
-// wide; 255 finite buckets cover w ≥ 2^−32 ≈ e^−22; smaller weights share
-// the last, overflow bucket) is monotone: every key of a lower bucket
+//   b(w) = min((bits(1.0f) − bits(w)) >> 19, kBuckets − 1)
+// (exponent and the top 4 mantissa bits: 16 buckets per octave, ≈ 0.043
+// nats wide; 511 finite buckets cover w ≥ 2^−32 ≈ e^−22; smaller weights
+// share the last, overflow bucket) is monotone: every key of a lower bucket
 // outweighs every key of a higher one. So k_P = (keys of the buckets before
 // the one where the cumulative mass crosses P·Σw) + (the number of that
 // bucket's largest weights still needed), the latter by sorting that bucket
-// alone (typically 10–30 keys). All masses are summed in double, so the
-// count is exact for the float weights w (for any P < 1, the overflow bucket
+// alone (typically < 10 keys). All masses are summed in double, so the count
+// is exact for the float weights w (for any P < 1, the overflow bucket
 // included).
 //
-// Cost per key (1 thread, AVX2, Zen 3, a 2048-key causal microbenchmark row
-// mix; bench/attention_stats.cpp):
-//   pass 1 (vectorised): w = p·e^{m_b − m} (the kernel's p, no exp), bucket
-//     index, Σw in double, max w                                ~0.4 cycle
-//   scatter (scalar): the double mass of each bucket into 4 interleaved
-//     sub-histograms (consecutive keys of one bucket do not wait on each
-//     other's store); zeroing and merging them per row          ~1.5 cycles
-//   crossing bucket: its keys gathered by an AVX2 left-pack (no branch per
-//     key) together with the count of the keys before it       ~0.4 cycle
-//   sort of the crossing bucket (10–30 keys)                    ~0.3 cycle
+// Only the buckets up to the crossing matter, so only the keys of buckets ≤
+// blo are histogrammed, blo = the previous row's crossing bucket + 2 octaves
+// (rows of one head look alike; the scratch is per thread). Should those
+// keys' mass fall short of P·Σw, the remaining keys are histogrammed too:
+// the guess changes the cost, never the result.
+//
+// Per key (1 thread, AVX2, Zen 3; bench/attention_stats.cpp, T = 2048, 9
+// heads: ~3.0 cycles/key in all, was ~7.7 with an exp per key and every key
+// histogrammed):
+//   the kernel's copy of p (instead of the raw score) and the per-block max
+//   pass 1 (AVX2, one read): w = p·e^{m_b − m} (no exp per key), Σw in
+//     double, max w, bucket, and the keys of buckets ≤ blo left-packed
+//   scatter (scalar) of the packed keys: their double mass into 4
+//     interleaved sub-histograms (consecutive keys of one bucket do not wait
+//     on each other's store); only buckets ≤ blo are zeroed and merged
+//   the crossing bucket's keys gathered by an AVX2 left-pack (no branch per
+//     key) with the count of the keys before it, and sorted
 // A row whose largest weight alone reaches P·Σw returns 1 after pass 1.
 namespace {
-constexpr int kBuckets = 256;  // incl. the overflow bucket
-constexpr int kShift = 20;     // 23 − 20 = 3 mantissa bits: 8 buckets per octave
+constexpr int kBuckets = 512;  // incl. the overflow bucket
+constexpr int kShift = 19;     // 23 − 19 = 4 mantissa bits: 16 buckets per octave
 constexpr int kSub = 4;        // interleaved sub-histograms
+constexpr int kPerOctave = 1 << (23 - kShift);
 
 // kPackLut[mask]: the lanes set in mask, packed to the front (one byte each):
 // the permutation of an AVX2 left-pack.
@@ -392,7 +400,7 @@ budget_core(float* w, int64_t n,
   // are packed during pass 1 and histogrammed; should their mass not reach
   // P·Σw, the remaining keys are packed after them and histogrammed too.
   // Exact either way.
-  const int32_t blo = scr.hint >= 0 ? std::min(scr.hint + 16, kBuckets - 1) : kBuckets - 1;
+  const int32_t blo = scr.hint >= 0 ? std::min(scr.hint + 2 * kPerOctave, kBuckets - 1) : kBuckets - 1;
   int32_t* cidx = scr.cidx.as<int32_t>(static_cast<size_t>(n) + 8);
   float* cw = scr.cw.as<float>(static_cast<size_t>(n) + 8);
   double total = 0;
