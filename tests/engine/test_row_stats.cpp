@@ -405,6 +405,14 @@ TEST(RowStats, BudgetCountEdgeCases) {
     for (float P : {0.01f, 0.3f, 0.5f, 0.9f, 0.95f, 0.999f, 0.99999f}) {
       const float k = rowstats::budget_count(s.data(), int64_t(s.size()), m, P, scr);
       EXPECT_EQ(k, sort_count(w, P)) << "n " << s.size() << " P " << P;
+      // The selection guesses its histogram range from the previous row's
+      // crossing (scr.hint; the rows above alternate between very different
+      // crossings, so short guesses and their second pass occur): a fresh
+      // scratch (no guess) and a guess far too low give the same count.
+      rowstats::BudgetScratch fresh, low;
+      low.hint = 0;
+      EXPECT_EQ(rowstats::budget_count(s.data(), int64_t(s.size()), m, P, fresh), k);
+      EXPECT_EQ(rowstats::budget_count(s.data(), int64_t(s.size()), m, P, low), k);
       ++n_checked;
     }
   }
