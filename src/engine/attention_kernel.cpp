@@ -471,6 +471,35 @@ budget_core(float* w, int64_t n,
   float* sel = scr.sel.as<float>(static_cast<size_t>(nc) + 8);
   int64_t below = 0, ns = 0;
   gather_bucket(cidx, cw, nc, bstar, sel, &below, &ns);
+  // The crossing bucket's keys needed. A large crossing bucket (a flat row:
+  // ~n·0.043/spread keys in one bucket) is first split by the next 8 bits of
+  // the weight (256 sub-buckets, monotone within the bucket; their double
+  // masses give the crossing sub-bucket, whose keys alone are then sorted):
+  // sorting hundreds of keys would cost more than all the rest. The overflow
+  // bucket (no common leading bits) is always sorted.
+  int64_t k = 0;
+  if (ns > 64 && bstar < kBuckets - 1) {
+    double sub[256] = {};
+    int32_t cnt[256] = {};
+    auto sub_of = [](float v) { return ((0x3F800000 - std::bit_cast<int32_t>(v)) >> (kShift - 8)) & 255; };
+    for (int64_t i = 0; i < ns; ++i) {
+      const int32_t u = sub_of(sel[i]);
+      sub[u] += sel[i];
+      ++cnt[u];
+    }
+    int su = 0;
+    while (su < 255 && cum + sub[su] < target) {
+      cum += sub[su];
+      k += cnt[su++];
+    }
+    int64_t m2 = 0;  // sub-bucket su's keys to the front of sel (in place: m2 ≤ i)
+    for (int64_t i = 0; i < ns; ++i) {
+      const float v = sel[i];
+      sel[m2] = v;
+      m2 += sub_of(v) == su;
+    }
+    ns = m2;
+  }
   // Sorted, unless all equal (tied scores, e.g. a row of equal scores: its
   // whole row is one bucket, and sorting it would cost ~25 cycles/key).
   float lo = std::numeric_limits<float>::infinity(), hi = 0;
@@ -480,9 +509,9 @@ budget_core(float* w, int64_t n,
     hi = std::max(hi, sel[i]);
   }
   if (lo != hi) std::sort(sel, sel + ns, [](float x, float y) { return x > y; });
-  int64_t k = 0;
-  while (k < ns) {
-    cum += sel[k++];
+  for (int64_t i = 0; i < ns; ++i) {
+    ++k;
+    cum += sel[i];
     if (cum >= target) break;
   }
   return static_cast<float>(below + k);

@@ -391,6 +391,14 @@ TEST(RowStats, BudgetCountEdgeCases) {
     s[5] = 0.f;
     rows.push_back(s);
   }
+  for (float spread : {0.02f, 0.3f}) {  // flat rows: hundreds of keys in the crossing bucket (split by sub-bucket)
+    std::uniform_real_distribution<float> u(-spread, 0.f);
+    for (int n : {5000, 131072}) {
+      std::vector<float> s(n);
+      for (auto& x : s) x = u(rng);
+      rows.push_back(s);
+    }
+  }
   for (float spread : {3.f, 40.f}) {  // very long rows
     std::normal_distribution<float> nd(0.f, spread);
     std::vector<float> s(131072);
