@@ -342,7 +342,8 @@ TEST(RowStats, BudgetCountIsExact) {
 // budget_count's w = exp_neg(s − m), budget_count_p's w = min(p·e^{m_b − m}, 1)
 // per key block. Ties at the crossing (many keys of one weight, the crossing
 // inside them), all-equal rows, one huge weight (k = 1, and a max weight just
-// short of P), n = 1, a row mostly beyond the finite buckets (overflow), and
+// short of P), n = 1, a row mostly beyond the finite buckets (overflow), flat
+// rows (hundreds of keys in the crossing bucket, split by sub-bucket), and
 // very long rows (131072 keys).
 namespace {
 float sort_count(std::vector<float> w, float P) {
