@@ -2,6 +2,12 @@
 // thread CPU time (robust to a loaded machine): statistics off, the four
 // original statistics, all nine without k_budget, all nine.
 //   attention_stats [T] [heads kv head_dim]
+// Also the k_budget selection's cost per key: (all 9 − 9 without k_budget) /
+// (heads·T(T+1)/2 keys), in ns and in cycles at the clock given by
+// SPECTRA_GHZ (default: /proc/cpuinfo's "cpu MHz").
+// Build (from the repository, after building spectra_lib):
+//   g++ -O3 -DNDEBUG -fopenmp -std=c++20 -Isrc -Ibuild/generated bench/attention_stats.cpp \
+//       build/libspectra_lib.a -ldnnl -o attention_stats
 #include <omp.h>
 #include <time.h>
 
@@ -52,7 +58,7 @@ int main(int argc, char** argv) {
     return s;
   };
   const char* names[] = {"off", "4 statistics", "9 without k_budget", "all 9", "4 + -Var", "4 + H_fix"};
-  double base = 0;
+  double base = 0, t_nobudget = 0, t_all = 0;
   for (int mode : {0, 1, 4, 5, 2, 3, 0}) {
     AttnStats s = stats(mode);
     double best = 1e30;
@@ -62,7 +68,21 @@ int main(int argc, char** argv) {
       best = std::min(best, cpu_now() - t0);
     }
     if (mode == 0 && base == 0) base = best;
+    if (mode == 2) t_nobudget = best;
+    if (mode == 3) t_all = best;
     std::printf("T=%lld heads %d/%d d=%d  %-20s %.3f s CPU  (%+.1f%% vs off)\n", (long long)T, heads, kv, hd,
                 names[mode], best, 100 * (best / base - 1));
   }
+  double ghz = 0;
+  if (const char* g = std::getenv("SPECTRA_GHZ")) ghz = std::atof(g);
+  if (ghz <= 0)
+    if (FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+      char line[256];
+      while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "cpu MHz : %lf", &ghz) == 1) break;
+      std::fclose(f);
+      ghz /= 1000;
+    }
+  const double keys = double(heads) * T * (T + 1) / 2, ns = (t_all - t_nobudget) / keys * 1e9;
+  std::printf("k_budget selection: %.2f ns/key = %.2f cycles/key at %.2f GHz\n", ns, ns * ghz, ghz);
 }

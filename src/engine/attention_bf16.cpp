@@ -105,7 +105,7 @@ void attention_blocked_bf16(const AttnShape& sh, const AttnIO& io, const AttnSta
 #pragma omp parallel
   {
     dnnl::stream strm(cpu_engine());
-    Buffer sbuf, pbuf, abuf, scratch, rawbuf;
+    Buffer sbuf, pbuf, abuf, scratch, rawbuf, mbuf;
     float* S = sbuf.as<float>(static_cast<size_t>(bq) * bk);
     uint16_t* P = pbuf.as<uint16_t>(static_cast<size_t>(bq) * bk);
     float* A = abuf.as<float>(static_cast<size_t>(bq) * hd);
@@ -130,8 +130,11 @@ void attention_blocked_bf16(const AttnShape& sh, const AttnIO& io, const AttnSta
       }
       std::memset(A, 0, sizeof(float) * nq * hd);
       const int64_t kend = io.pos0 + r1;
-      // k_budget: this block's raw scores against all its keys, nq × kend floats.
+      // k_budget: the p values of this query block against all its keys (nq ×
+      // kend floats) and each row's running max after each key block (nq × nkb).
+      const int64_t nkb = (kend + bk - 1) / bk;
       float* raw = budget ? rawbuf.as<float>(static_cast<size_t>(nq) * kend) : nullptr;
+      float* mblk = budget ? mbuf.as<float>(static_cast<size_t>(nq) * nkb) : nullptr;
       for (int64_t k0 = 0; k0 < kend; k0 += bk) {
         const int nk = static_cast<int>(std::min<int64_t>(bk, kend - k0));
         // S[nq][nk] = Q_blk · K_blkᵀ
@@ -146,9 +149,12 @@ void attention_blocked_bf16(const AttnShape& sh, const AttnIO& io, const AttnSta
             std::memset(prow, 0, sizeof(uint16_t) * nk);
             continue;
           }
-          if (raw) std::memcpy(raw + static_cast<size_t>(i) * kend + k0, srow, sizeof(float) * nv);
           bool rescale;
           const float alpha = softmax_row_bf16(want, rows[i], srow, nv, nk, k0 == 0, prow, &rescale);
+          if (raw) {  // srow now holds p (fp32)
+            std::memcpy(raw + static_cast<size_t>(i) * kend + k0, srow, sizeof(float) * nv);
+            mblk[i * nkb + k0 / bk] = rows[i].m;
+          }
           if (rescale) {
             float* ar = A + static_cast<size_t>(i) * hd;
             for (int d = 0; d < hd; ++d) ar[d] *= alpha;
@@ -166,8 +172,9 @@ void attention_blocked_bf16(const AttnShape& sh, const AttnIO& io, const AttnSta
         if (st) {
           const int64_t idx = int64_t{h} * st->ld + t;
           if (st->q_norm) st->q_norm[idx] = qn[i];
-          rowstats::finish_row(rows[i], *st, idx, raw ? raw + static_cast<size_t>(i) * kend : nullptr,
-                               io.pos0 + t + 1, &bscr);
+          const rowstats::BudgetRow br{raw ? raw + static_cast<size_t>(i) * kend : nullptr,
+                                       mblk ? mblk + i * nkb : nullptr, bk};
+          rowstats::finish_row(rows[i], *st, idx, br, io.pos0 + t + 1, &bscr);
         }
       }
     }

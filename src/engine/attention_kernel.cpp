@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <immintrin.h>
+#include <array>
 #include <limits>
 #include <vector>
 
@@ -27,7 +29,7 @@ using rowstats::RowState;
 using rowstats::RowWants;
 
 struct Scratch {
-  Buffer qs, kt, vs, s, acc, raw;
+  Buffer qs, kt, vs, s, acc, raw, mblk;
   std::vector<RowState> rows;
   std::vector<float> qn;
   rowstats::BudgetScratch budget;
@@ -53,8 +55,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
   const RowWants want{st && st->neg_var_score, st && st->entropy_fixed_norm && st->ref_norm};
   const bool budget = st && st->k_budget && st->budget;
   const int64_t kend = io.pos0 + r1;  // keys [0, kend)
-  // k_budget: this block's raw scores against all its keys, nq × kend floats.
+  // k_budget: the p values of this query block against all its keys (nq ×
+  // kend floats) and each row's running max after each key block (nq × nkb).
+  const int64_t nkb = (kend + bk - 1) / bk;
   float* raw = budget ? scr.raw.as<float>(static_cast<size_t>(nq) * kend) : nullptr;
+  float* mblk = budget ? scr.mblk.as<float>(static_cast<size_t>(nq) * nkb) : nullptr;
   scr.rows.resize(bqp);
   scr.qn.resize(bqp);
   std::vector<RowState>& rows = scr.rows;
@@ -115,9 +120,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
         std::memset(srow, 0, sizeof(float) * nkp);
         continue;
       }
-      if (raw) std::memcpy(raw + static_cast<size_t>(i) * kend + k0, srow, sizeof(float) * nv);
       bool rescale;
       const float alpha = rowstats::update_row(want, rows[i], srow, nv, k0 == 0, &rescale);
+      if (raw) {
+        std::memcpy(raw + static_cast<size_t>(i) * kend + k0, srow, sizeof(float) * nv);
+        mblk[i * nkb + k0 / bk] = rows[i].m;
+      }
       std::memset(srow + nv, 0, sizeof(float) * (nkp - nv));
       if (rescale) {
         float* ar = A + static_cast<size_t>(i) * hdp;
@@ -152,8 +160,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
     if (st) {
       const int64_t idx = static_cast<int64_t>(h) * st->ld + t;
       if (st->q_norm) st->q_norm[idx] = scr.qn[i];
-      rowstats::finish_row(rows[i], *st, idx, raw ? raw + static_cast<size_t>(i) * kend : nullptr, io.pos0 + t + 1,
-                           &scr.budget);
+      const rowstats::BudgetRow br{raw ? raw + static_cast<size_t>(i) * kend : nullptr, mblk ? mblk + i * nkb : nullptr,
+                                   bk};
+      rowstats::finish_row(rows[i], *st, idx, br, io.pos0 + t + 1, &scr.budget);
     }
   }
 }
@@ -185,68 +194,345 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float softmax_row_b
 
 namespace rowstats {
 
-// Exact k_P by bucketed selection. x_j = m − s_j ≥ 0 is bucketed by fixed
-// width 1/kInvWidth nats (bucket b holds x·kInvWidth rounded to b, kBuckets
-// finite buckets, x ≳ kBuckets/kInvWidth = 16 nats in the overflow bucket): the weight e^{−x} is monotone in x, so every
-// key of a lower bucket outweighs every key of a higher one. The mass per
-// bucket is summed in double (8 interleaved sub-histograms, so consecutive
-// keys of one bucket do not wait on each other's store); the bucket where the
-// cumulative mass crosses P·Σ is the only one sorted (the overflow bucket
-// too, so the count is exact for any P < 1). Cost O(n) plus the sort of one
-// bucket (typically a few dozen keys).
+// Exact k_P by bucketed selection on the float bits of the weights.
+//
+// Every weight is w ∈ [0, 1] (w = 1 for the max key). For a non-negative
+// float the bit pattern is monotone in the value, so the bucket
+//   b(w) = min((bits(1.0f) − bits(w)) >> 19, kBuckets − 1)
+// (exponent and the top 4 mantissa bits: 16 buckets per octave, ≈ 0.043
+// nats wide; 511 finite buckets cover w ≥ 2^−32 ≈ e^−22; smaller weights
+// share the last, overflow bucket) is monotone: every key of a lower bucket
+// outweighs every key of a higher one. So k_P = (keys of the buckets before
+// the one where the cumulative mass crosses P·Σw) + (the number of that
+// bucket's largest weights still needed), the latter by sorting that bucket
+// alone (typically < 10 keys). All masses are summed in double, so the count
+// is exact for the float weights w (for any P < 1, the overflow bucket
+// included).
+//
+// Only the buckets up to the crossing matter, so only the keys of buckets ≤
+// blo are histogrammed, blo = the previous row's crossing bucket + 2 octaves
+// (rows of one head look alike; the scratch is per thread). Should those
+// keys' mass fall short of P·Σw, the remaining keys are histogrammed too:
+// the guess changes the cost, never the result.
+//
+// Per key (1 thread, AVX2, Zen 3; bench/attention_stats.cpp, T = 2048, 9
+// heads: ~3.0 cycles/key in all, was ~7.7 with an exp per key and every key
+// histogrammed):
+//   the kernel's copy of p (instead of the raw score) and the per-block max
+//   pass 1 (AVX2, one read): w = p·e^{m_b − m} (no exp per key), Σw in
+//     double, max w, bucket, and the keys of buckets ≤ blo left-packed
+//   scatter (scalar) of the packed keys: their double mass into 2
+//     interleaved sub-histograms (consecutive keys of one bucket wait on
+//     each other's store only every other key: a row of equal weights costs
+//     ~3.5 cycles/key here; 4 sub-histograms halve that but cost ~0.5
+//     cycle/key more on typical rows in zeroing and merging); only buckets
+//     ≤ blo are zeroed and merged
+//   the crossing bucket's keys gathered by an AVX2 left-pack (no branch per
+//     key) with the count of the keys before it, and sorted
+// A row whose largest weight alone reaches P·Σw returns 1 after pass 1.
 namespace {
-constexpr int kBuckets = 128;
-constexpr float kInvWidth = 8.f;
+constexpr int kBuckets = 512;  // incl. the overflow bucket
+constexpr int kShift = 19;     // 23 − 19 = 4 mantissa bits: 16 buckets per octave
+constexpr int kSub = 2;        // interleaved sub-histograms
+constexpr int kPerOctave = 1 << (23 - kShift);
+
+// kPackLut[mask]: the lanes set in mask, packed to the front (one byte each):
+// the permutation of an AVX2 left-pack.
+const std::array<uint64_t, 256> kPackLut = [] {
+  std::array<uint64_t, 256> t{};
+  for (int m = 0; m < 256; ++m)
+    for (int b = 0, o = 0; b < 8; ++b)
+      if (m >> b & 1) t[m] |= uint64_t(b) << (8 * o++);
+  return t;
+}();
+
+// The keys of bucket bs (their weights, in key order) → sel (room for n + 8),
+// the number of keys in lower buckets → *below, of bucket bs → *ns.
+__attribute__((target("avx2"))) void gather_bucket_avx2(const int32_t* idx, const float* w, int64_t n, int32_t bs,
+                                                        float* sel, int64_t* below, int64_t* ns) {
+  const auto& lut = kPackLut;
+  const __m256i vb = _mm256_set1_epi32(bs);
+  __m256i vbelow = _mm256_setzero_si256();
+  int64_t o = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(idx + i));
+    vbelow = _mm256_sub_epi32(vbelow, _mm256_cmpgt_epi32(vb, x));  // lanes ≤ n/8 < 2^31
+    const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(x, vb)));
+    const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(lut[msk])));
+    _mm256_storeu_ps(sel + o, _mm256_permutevar8x32_ps(_mm256_loadu_ps(w + i), perm));
+    o += __builtin_popcount(static_cast<unsigned>(msk));
+  }
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), vbelow);
+  int64_t bl = 0;
+  for (int u = 0; u < 8; ++u) bl += lanes[u];
+  for (; i < n; ++i) {
+    bl += idx[i] < bs;
+    sel[o] = w[i];
+    o += idx[i] == bs;
+  }
+  *below = bl;
+  *ns = o;
+}
+
+void gather_bucket(const int32_t* idx, const float* w, int64_t n, int32_t bs, float* sel, int64_t* below,
+                   int64_t* ns) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return gather_bucket_avx2(idx, w, n, bs, sel, below, ns);
+  int64_t bl = 0, o = 0;  // branch-free scalar fallback
+  for (int64_t i = 0; i < n; ++i) {
+    bl += idx[i] < bs;
+    sel[o] = w[i];
+    o += idx[i] == bs;
+  }
+  *below = bl;
+  *ns = o;
+}
+
+// The bucket of a weight w ∈ [0, 1] (see above).
+inline int32_t bucket_of(float w) {
+  return std::min((0x3F800000 - std::bit_cast<int32_t>(w)) >> kShift, kBuckets - 1);
+}
+
+// Pass 1 (AVX2), one read of the row: w ← min(w·scale[block], 1) in place,
+// Σw (double) → *total, max w → *wmax, and the keys of buckets ≤ blo packed
+// (left-pack) to cidx / cw (room for n + 8 each). Returns their number.
+__attribute__((target("avx2"))) int64_t pass1_avx2(float* w, int64_t n, const float* scale, int64_t bk, int32_t blo,
+                                                  int32_t* cidx, float* cw, double* total, float* wmax) {
+  const __m256 one = _mm256_set1_ps(1.f);
+  const __m256i vone = _mm256_set1_epi32(0x3F800000), vlast = _mm256_set1_epi32(kBuckets - 1),
+                vlim = _mm256_set1_epi32(blo + 1);
+  __m256d t0 = _mm256_setzero_pd(), t1 = _mm256_setzero_pd();
+  __m256 vmax = _mm256_setzero_ps();
+  double ts = 0;
+  float ms = 0;
+  int64_t o = 0;
+  for (int64_t k0 = 0, blk = 0; k0 < n; k0 += bk, ++blk) {
+    const int64_t k1 = std::min(n, k0 + bk);
+    const float a = scale[blk];
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t j = k0;
+    for (; j + 8 <= k1; j += 8) {
+      const __m256 v = _mm256_min_ps(_mm256_mul_ps(_mm256_loadu_ps(w + j), va), one);
+      _mm256_storeu_ps(w + j, v);
+      t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+      t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+      vmax = _mm256_max_ps(vmax, v);
+      const __m256i b =
+          _mm256_min_epi32(_mm256_srai_epi32(_mm256_sub_epi32(vone, _mm256_castps_si256(v)), kShift), vlast);
+      const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(vlim, b)));
+      const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(b, perm));
+      _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(v, perm));
+      o += __builtin_popcount(static_cast<unsigned>(msk));
+    }
+    for (; j < k1; ++j) {
+      const float v = std::min(w[j] * a, 1.0f);
+      w[j] = v;
+      ts += v;
+      ms = std::max(ms, v);
+      const int32_t b = bucket_of(v);
+      cidx[o] = b;
+      cw[o] = v;
+      o += b <= blo;
+    }
+  }
+  alignas(32) double td[4];
+  _mm256_store_pd(td, _mm256_add_pd(t0, t1));
+  alignas(32) float mf[8];
+  _mm256_store_ps(mf, vmax);
+  for (int u = 0; u < 8; ++u) ms = std::max(ms, mf[u]);
+  *total = ts + ((td[0] + td[1]) + (td[2] + td[3]));
+  *wmax = ms;
+  return o;
+}
+
+// The keys of buckets lo..hi (from the scaled weights w), packed to cidx / cw
+// (room for n + 8); returns their number. The path without AVX2, and the
+// second pass when the first guess of blo fell short.
+__attribute__((target("avx2"))) int64_t pack_range_avx2(const float* w, int64_t n, int32_t lo, int32_t hi,
+                                                       int32_t* cidx, float* cw) {
+  const __m256i vone = _mm256_set1_epi32(0x3F800000), vlast = _mm256_set1_epi32(kBuckets - 1),
+                vlo = _mm256_set1_epi32(lo - 1), vhi = _mm256_set1_epi32(hi + 1);
+  int64_t o = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(w + i);
+    const __m256i b =
+        _mm256_min_epi32(_mm256_srai_epi32(_mm256_sub_epi32(vone, _mm256_castps_si256(v)), kShift), vlast);
+    const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(b, vlo), _mm256_cmpgt_epi32(vhi, b));
+    const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(in));
+    const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(b, perm));
+    _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(v, perm));
+    o += __builtin_popcount(static_cast<unsigned>(msk));
+  }
+  for (; i < n; ++i) {
+    const int32_t b = bucket_of(w[i]);
+    cidx[o] = b;
+    cw[o] = w[i];
+    o += b >= lo && b <= hi;
+  }
+  return o;
+}
+
+int64_t pack_range(const float* w, int64_t n, int32_t lo, int32_t hi, int32_t* cidx, float* cw) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return pack_range_avx2(w, n, lo, hi, cidx, cw);
+  int64_t o = 0;  // branch-free scalar
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t b = bucket_of(w[i]);
+    cidx[o] = b;
+    cw[o] = w[i];
+    o += b >= lo && b <= hi;
+  }
+  return o;
+}
+
+// k_P of the weights w[0..n) after scaling block b (keys [b·bk, (b+1)·bk))
+// by scale[b] in place (w ← min(w·scale, 1)).
+// (no-tree-loop-distribute-patterns: the histogram zeroing stays vector
+// stores; as memset GCC emits `rep stos`, ~4× slower for these ~1 KB.)
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("no-tree-loop-distribute-patterns"))) float
+budget_core(float* w, int64_t n,
+                                                                              const float* scale, int64_t bk,
+                                                                              float P, BudgetScratch& scr) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  // Only keys that can be among the top P·Σw need their bucket's mass. The
+  // guess: buckets ≤ the previous row's crossing bucket + 2 octaves (rows of
+  // one head look alike; all buckets for a thread's first row). Those keys
+  // are packed during pass 1 and histogrammed; should their mass not reach
+  // P·Σw, the remaining keys are packed after them and histogrammed too.
+  // Exact either way.
+  const int32_t blo = scr.hint >= 0 ? std::min(scr.hint + 2 * kPerOctave, kBuckets - 1) : kBuckets - 1;
+  int32_t* cidx = scr.cidx.as<int32_t>(static_cast<size_t>(n) + 8);
+  float* cw = scr.cw.as<float>(static_cast<size_t>(n) + 8);
+  double total = 0;
+  float wmax = 0;
+  int64_t nc;
+  if (avx2) {
+    nc = pass1_avx2(w, n, scale, bk, blo, cidx, cw, &total, &wmax);
+  } else {
+    for (int64_t k0 = 0, b = 0; k0 < n; k0 += bk, ++b) {
+      const int64_t k1 = std::min(n, k0 + bk);
+      const float a = scale[b];
+#pragma omp simd reduction(+ : total) reduction(max : wmax)
+      for (int64_t j = k0; j < k1; ++j) {
+        const float v = std::min(w[j] * a, 1.0f);
+        w[j] = v;
+        total += v;
+        wmax = std::max(wmax, v);
+      }
+    }
+    nc = pack_range(w, n, 0, blo, cidx, cw);
+  }
+  const double target = static_cast<double>(P) * total;
+  if (wmax >= target) return 1.f;  // the largest weight alone
+  // Buckets 0..blo only are zeroed and merged (the fixed per-row cost): the
+  // keys packed first have no other.
+  alignas(32) double hist[kSub][kBuckets];
+  const int nb0 = (blo + 4) & ~3;  // blo + 1 rounded up to 4 (≤ kBuckets)
+  for (int u = 0; u < kSub; ++u)
+#pragma omp simd
+    for (int b = 0; b < nb0; ++b) hist[u][b] = 0;
+  auto scatter = [&](int64_t j0, int64_t j1) {
+    int64_t j = j0;
+    for (; j + kSub <= j1; j += kSub)
+      for (int u = 0; u < kSub; ++u) hist[u][cidx[j + u]] += cw[j + u];
+    for (; j < j1; ++j) hist[0][cidx[j]] += cw[j];
+  };
+  scatter(0, nc);
+  for (int u = 1; u < kSub; ++u)
+#pragma omp simd
+    for (int b = 0; b < nb0; ++b) hist[0][b] += hist[u][b];
+  double* mass = hist[0];
+  // The crossing: 4 buckets a step while their sum stays below (a 4× shorter
+  // chain of dependent adds), then bucket by bucket.
+  double cum = 0;
+  int bstar = 0;
+  for (double m4; bstar + 4 <= blo && cum + (m4 = (mass[bstar] + mass[bstar + 1]) + (mass[bstar + 2] + mass[bstar + 3])) < target;
+       bstar += 4)
+    cum += m4;
+  while (bstar < blo && cum + mass[bstar] < target) cum += mass[bstar++];
+  if (bstar == blo && cum + mass[bstar] < target && blo < kBuckets - 1) {
+    // The guess fell short: the rest of the keys (buckets > blo).
+    const int64_t nr = pack_range(w, n, blo + 1, kBuckets - 1, cidx + nc, cw + nc);
+    for (int u = 0; u < kSub; ++u)
+#pragma omp simd
+      for (int b = blo + 1; b < kBuckets; ++b) hist[u][b] = 0;
+    scatter(nc, nc + nr);
+    for (int u = 1; u < kSub; ++u)
+#pragma omp simd
+      for (int b = blo + 1; b < kBuckets; ++b) mass[b] += hist[u][b];
+    nc += nr;
+    while (bstar < kBuckets - 1 && cum + mass[bstar] < target) cum += mass[bstar++];
+  }
+  scr.hint = bstar;
+  // The crossing bucket's keys, and how many keys precede it.
+  float* sel = scr.sel.as<float>(static_cast<size_t>(nc) + 8);
+  int64_t below = 0, ns = 0;
+  gather_bucket(cidx, cw, nc, bstar, sel, &below, &ns);
+  // The crossing bucket's keys needed. A large crossing bucket (a flat row:
+  // ~n·0.043/spread keys in one bucket) is first split by the next 8 bits of
+  // the weight (256 sub-buckets, monotone within the bucket; their double
+  // masses give the crossing sub-bucket, whose keys alone are then sorted):
+  // sorting hundreds of keys would cost more than all the rest. The overflow
+  // bucket (no common leading bits) is always sorted.
+  int64_t k = 0;
+  if (ns > 64 && bstar < kBuckets - 1) {
+    double sub[256] = {};
+    int32_t cnt[256] = {};
+    auto sub_of = [](float v) { return ((0x3F800000 - std::bit_cast<int32_t>(v)) >> (kShift - 8)) & 255; };
+    for (int64_t i = 0; i < ns; ++i) {
+      const int32_t u = sub_of(sel[i]);
+      sub[u] += sel[i];
+      ++cnt[u];
+    }
+    int su = 0;
+    while (su < 255 && cum + sub[su] < target) {
+      cum += sub[su];
+      k += cnt[su++];
+    }
+    int64_t m2 = 0;  // sub-bucket su's keys to the front of sel (in place: m2 ≤ i)
+    for (int64_t i = 0; i < ns; ++i) {
+      const float v = sel[i];
+      sel[m2] = v;
+      m2 += sub_of(v) == su;
+    }
+    ns = m2;
+  }
+  // Sorted, unless all equal (tied scores, e.g. a row of equal scores: its
+  // whole row is one bucket, and sorting it would cost ~25 cycles/key).
+  float lo = std::numeric_limits<float>::infinity(), hi = 0;
+#pragma omp simd reduction(min : lo) reduction(max : hi)
+  for (int64_t i = 0; i < ns; ++i) {
+    lo = std::min(lo, sel[i]);
+    hi = std::max(hi, sel[i]);
+  }
+  if (lo != hi) std::sort(sel, sel + ns, [](float x, float y) { return x > y; });
+  for (int64_t i = 0; i < ns; ++i) {
+    ++k;
+    cum += sel[i];
+    if (cum >= target) break;
+  }
+  return static_cast<float>(below + k);
+}
 }  // namespace
+
+float budget_count_p(float* p, int64_t n, const float* mblk, int bk, float m, float P, BudgetScratch& scr) {
+  const int64_t nb = (n + bk - 1) / bk;
+  float* scale = scr.w.as<float>(static_cast<size_t>(nb));
+  for (int64_t b = 0; b < nb; ++b)
+    scale[b] = static_cast<float>(std::exp(static_cast<double>(mblk[b]) - static_cast<double>(m)));
+  return budget_core(p, n, scale, bk, P, scr);
+}
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) float budget_count(const float* s, int64_t n, float m,
                                                                                float P, BudgetScratch& scr) {
   float* w = scr.w.as<float>(static_cast<size_t>(n));
-  int32_t* idx = scr.idx.as<int32_t>(static_cast<size_t>(n));
 #pragma omp simd
-  for (int64_t j = 0; j < n; ++j) {
-    const float x = s[j] - m;  // ≤ 0
-    w[j] = exp_neg(x);
-    // round(min(−x·kInvWidth, kBuckets)) read from the bits of the biased
-    // float (monotone in x; no float→int conversion, see exp_neg).
-    const float u = std::min(-x * kInvWidth, static_cast<float>(kBuckets)) + 12582912.0f;
-    idx[j] = std::bit_cast<int32_t>(u) - 0x4B400000;
-  }
-  constexpr int kSub = 8;
-  double hist[kSub][kBuckets + 1] = {};
-  int64_t j = 0;
-  for (; j + kSub <= n; j += kSub)
-    for (int u = 0; u < kSub; ++u) hist[u][idx[j + u]] += w[j + u];
-  for (; j < n; ++j) hist[0][idx[j]] += w[j];
-  double mass[kBuckets + 1], total = 0;
-  for (int b = 0; b <= kBuckets; ++b) {
-    double m8 = 0;
-    for (int u = 0; u < kSub; ++u) m8 += hist[u][b];
-    mass[b] = m8;
-    total += m8;
-  }
-  const double target = static_cast<double>(P) * total;
-  double cum = 0;
-  int bstar = 0;
-  while (bstar < kBuckets && cum + mass[bstar] < target) cum += mass[bstar++];
-  // Keys below the crossing bucket and in it (vectorised counts), then the
-  // crossing bucket's weights (a few dozen of the row's keys, typically).
-  int64_t below = 0, ns = 0;
-#pragma omp simd reduction(+ : below, ns)
-  for (int64_t i = 0; i < n; ++i) {
-    below += idx[i] < bstar ? 1 : 0;
-    ns += idx[i] == bstar ? 1 : 0;
-  }
-  float* sel = scr.sel.as<float>(static_cast<size_t>(ns));
-  for (int64_t i = 0, o = 0; o < ns; ++i)
-    if (idx[i] == bstar) sel[o++] = w[i];
-  std::sort(sel, sel + ns, [](float a, float b) { return a > b; });
-  int64_t k = 0;
-  while (k < ns) {
-    cum += sel[k++];
-    if (cum >= target) break;
-  }
-  return static_cast<float>(below + k);
+  for (int64_t j = 0; j < n; ++j) w[j] = exp_neg(s[j] - m);
+  const float one = 1.f;  // a single block, unscaled
+  return budget_core(w, n, &one, std::max<int64_t>(n, 1), P, scr);
 }
 
 }  // namespace rowstats

@@ -9,8 +9,10 @@
 // logsumexp, attention budget k_P) are more accumulators of the same pass:
 // engine/row_stats.hpp, shared by the fp32 and bf16 kernels.
 // Memory is O(block sizes) per thread; the T×T matrix is never formed. The
-// one exception is k_P (exact): it keeps the current query block's raw
-// scores against all its keys, O(bq × T) floats per thread (fp32 kernel:
+// one exception is k_P (exact): it keeps the current query block's softmax
+// numerators p (relative to the running max after each key block, reused by
+// the selection instead of a second exp) against all its keys, and that
+// max per key block, O(bq × T) floats per thread (fp32 kernel:
 // bq = 32 → 128 B per key, 512 KB at T = 4096, 4 MB at 32K; bf16 kernel:
 // bq = 128 → 512 B per key), plus O(T) selection scratch.
 // Query row i sits at absolute position pos0 + i and sees keys 0..pos0 + i.

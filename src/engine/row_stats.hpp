@@ -16,7 +16,7 @@
 //   H_fix  = log lf − af/lf              entropy of softmax(β s)
 //   Var_p(s) = b/l − (a/l)²             neg_var_score = −Var_p(s) = dH/d ln‖q‖
 //   max_score = m,  logsumexp = m + log l,  sink = e^{s0−m}/l,  max_attn = 1/l
-// and k_budget from the row's raw scores (budget_count, exact).
+// and k_budget from the row's weights p (budget_count_p, exact).
 // NaN-honest: a NaN score makes l (and everything derived from it) NaN.
 #include <algorithm>
 #include <bit>
@@ -176,17 +176,34 @@ SPECTRA_ALWAYS_INLINE float fixed_norm_beta(float c, float qn) {
 
 // Scratch of budget_count, per thread: O(T).
 struct BudgetScratch {
-  Buffer w, idx, sel;
+  Buffer w, sel, cidx, cw;
+  int hint = -1;  // the previous row's crossing bucket (a guess for the next row; any value is safe)
 };
 
 // k_P of one row (exact): the smallest number of keys whose largest weights
-// e^{s_j − m} sum to ≥ P·Σ. s: the row's n raw scores, m = max_j s_j.
-// Defined in attention_kernel.cpp (compiled per ISA).
+// w_j = e^{s_j − m} sum to ≥ P·Σw. Defined in attention_kernel.cpp (compiled
+// per ISA); both kernels call budget_count_p.
+//
+// budget_count_p: the weights as the kernel already computed them for P·V
+// (no second exp): p[j] = e^{s_j − m_b}, m_b = mblk[j / bk] the running max
+// after key j's block; scaled in place to w_j = p_j·e^{m_b − m} (one
+// multiply per key; m = the row's final max). p[0..n) is overwritten.
+float budget_count_p(float* p, int64_t n, const float* mblk, int bk, float m, float P, BudgetScratch& scr);
+// budget_count: from the row's n raw scores s, m = max_j s_j (w = e^{s−m}).
 float budget_count(const float* s, int64_t n, float m, float P, BudgetScratch& scr);
 
-// Writes the row's statistics (all but q_norm) to st at idx. raw: the row's
-// raw scores (nkeys of them) for k_budget, or null when it is not wanted.
-SPECTRA_ALWAYS_INLINE void finish_row(const RowState& r, const AttnStats& st, int64_t idx, const float* raw,
+// The k_budget input of one row: the kernel's p values of its nkeys keys
+// (in key order, overwritten) and the running max after each key block of
+// bk keys (see budget_count_p). Null p: k_budget not wanted.
+struct BudgetRow {
+  float* p = nullptr;
+  const float* mblk = nullptr;
+  int bk = 1;
+};
+
+// Writes the row's statistics (all but q_norm) to st at idx. br: the row's
+// k_budget input (nkeys keys; br.p null when k_budget is not wanted).
+SPECTRA_ALWAYS_INLINE void finish_row(const RowState& r, const AttnStats& st, int64_t idx, const BudgetRow& br,
                                       int64_t nkeys, BudgetScratch* bscr) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const bool bad = std::isnan(r.l);  // a NaN score: every statistic NaN
@@ -212,10 +229,10 @@ SPECTRA_ALWAYS_INLINE void finish_row(const RowState& r, const AttnStats& st, in
   if (st.max_score) st.max_score[idx] = bad ? nan : r.m;
   if (st.logsumexp) st.logsumexp[idx] = bad ? nan : static_cast<float>(static_cast<double>(r.m) + std::log(r.l));
   if (st.k_budget) {
-    if (!st.budget || !raw || bad || !std::isfinite(r.m))
+    if (!st.budget || !br.p || bad || !std::isfinite(r.m))
       st.k_budget[idx] = nan;
     else
-      st.k_budget[idx] = budget_count(raw, nkeys, r.m, st.budget_mass, *bscr);
+      st.k_budget[idx] = budget_count_p(br.p, nkeys, br.mblk, br.bk, r.m, st.budget_mass, *bscr);
   }
 }
 

@@ -337,6 +337,138 @@ TEST(RowStats, BudgetCountIsExact) {
   EXPECT_GT(n_checked, 100);
 }
 
+// The selection's own edge cases, against a sort of the very float weights
+// it counts (so the comparison is exact, with no fp32-vs-double ambiguity):
+// budget_count's w = exp_neg(s − m), budget_count_p's w = min(p·e^{m_b − m}, 1)
+// per key block. Ties at the crossing (many keys of one weight, the crossing
+// inside them), all-equal rows, one huge weight (k = 1, and a max weight just
+// short of P), n = 1, a row mostly beyond the finite buckets (overflow), flat
+// rows (hundreds of keys in the crossing bucket, split by sub-bucket), and
+// very long rows (131072 keys).
+namespace {
+float sort_count(std::vector<float> w, float P) {
+  std::sort(w.begin(), w.end(), std::greater<>());
+  double tot = 0;
+  for (float x : w) tot += x;
+  const double target = double(P) * tot;
+  double cum = 0;
+  size_t k = 0;
+  while (k < w.size()) {
+    cum += w[k++];
+    if (cum >= target) break;
+  }
+  return float(k);
+}
+}  // namespace
+
+TEST(RowStats, BudgetCountEdgeCases) {
+  rowstats::BudgetScratch scr;
+  std::mt19937 rng(9);
+  std::vector<std::vector<float>> rows;
+  rows.push_back({3.f});                                  // n = 1
+  rows.push_back(std::vector<float>(7, -1.f));            // all equal, small
+  rows.push_back(std::vector<float>(4096, 0.25f));        // all equal, long
+  rows.push_back({0.f, -30.f, -30.f, -30.f});             // one huge weight: k = 1
+  {
+    std::vector<float> s(100, -4.f);  // max weight 1 vs 99·e^−4 ≈ 1.81: k = 1 only for small P
+    s[37] = 0.f;
+    rows.push_back(s);
+  }
+  {
+    // Ties at the crossing: 1 key at 0, 50 at −1, 200 at −1.05 (one bucket,
+    // the crossing inside the ties for most P), 1000 at −6.
+    std::vector<float> s = {0.f};
+    s.insert(s.end(), 50, -1.f);
+    s.insert(s.end(), 200, -1.05f);
+    s.insert(s.end(), 1000, -6.f);
+    std::shuffle(s.begin(), s.end(), rng);
+    rows.push_back(s);
+  }
+  {
+    // Mostly beyond the finite buckets (w < 2^−32): the crossing in the overflow bucket.
+    std::vector<float> s(3000);
+    std::uniform_real_distribution<float> u(-60.f, -25.f);
+    for (auto& x : s) x = u(rng);
+    s[5] = 0.f;
+    rows.push_back(s);
+  }
+  for (float spread : {0.02f, 0.3f}) {  // flat rows: hundreds of keys in the crossing bucket (split by sub-bucket)
+    std::uniform_real_distribution<float> u(-spread, 0.f);
+    for (int n : {5000, 131072}) {
+      std::vector<float> s(n);
+      for (auto& x : s) x = u(rng);
+      rows.push_back(s);
+    }
+  }
+  for (float spread : {3.f, 40.f}) {  // very long rows
+    std::normal_distribution<float> nd(0.f, spread);
+    std::vector<float> s(131072);
+    for (auto& x : s) x = nd(rng);
+    rows.push_back(s);
+  }
+  int n_checked = 0;
+  for (const auto& s : rows) {
+    const float m = *std::max_element(s.begin(), s.end());
+    std::vector<float> w(s.size());
+    for (size_t j = 0; j < s.size(); ++j) w[j] = rowstats::exp_neg(s[j] - m);
+    for (float P : {0.01f, 0.3f, 0.5f, 0.9f, 0.95f, 0.999f, 0.99999f}) {
+      const float k = rowstats::budget_count(s.data(), int64_t(s.size()), m, P, scr);
+      EXPECT_EQ(k, sort_count(w, P)) << "n " << s.size() << " P " << P;
+      // The selection guesses its histogram range from the previous row's
+      // crossing (scr.hint; the rows above alternate between very different
+      // crossings, so short guesses and their second pass occur): a fresh
+      // scratch (no guess) and a guess far too low give the same count.
+      rowstats::BudgetScratch fresh, low;
+      low.hint = 0;
+      EXPECT_EQ(rowstats::budget_count(s.data(), int64_t(s.size()), m, P, fresh), k);
+      EXPECT_EQ(rowstats::budget_count(s.data(), int64_t(s.size()), m, P, low), k);
+      ++n_checked;
+    }
+  }
+  EXPECT_EQ(n_checked, 7 * int(rows.size()));
+  // Spot values: n = 1 → 1; one huge weight → 1; 7 equal keys, P = 0.5 → 4.
+  EXPECT_EQ(rowstats::budget_count(rows[0].data(), 1, 3.f, 0.99999f, scr), 1.f);
+  EXPECT_EQ(rowstats::budget_count(rows[3].data(), 4, 0.f, 0.99999f, scr), 1.f);
+  EXPECT_EQ(rowstats::budget_count(rows[1].data(), 7, -1.f, 0.5f, scr), 4.f);
+}
+
+// The kernel's path: budget_count_p on p values relative to per-block running
+// maxima (as the kernels store them: a late max rescales the earlier blocks),
+// several block sizes, against a sort of the same scaled weights.
+TEST(RowStats, BudgetCountFromKernelWeights) {
+  rowstats::BudgetScratch scr;
+  std::mt19937 rng(10);
+  int n_checked = 0;
+  for (int n : {1, 5, 256, 1000, 131072})
+    for (int bk : {1, 16, 256, 512}) {
+      if (n == 131072 && bk < 256) continue;
+      std::normal_distribution<float> nd(0.f, 2.5f);
+      std::vector<float> s(n);
+      for (auto& x : s) x = nd(rng);
+      if (n > 10) s[n / 2] += 8.f;  // a late max: earlier blocks get rescaled
+      // What the kernel stores: p relative to the running max after each block.
+      std::vector<float> p(n), mblk((n + bk - 1) / bk);
+      float run = -std::numeric_limits<float>::infinity();
+      for (int b = 0; b * bk < n; ++b) {
+        const int k0 = b * bk, k1 = std::min(n, k0 + bk);
+        for (int j = k0; j < k1; ++j) run = std::max(run, s[j]);
+        for (int j = k0; j < k1; ++j) p[j] = rowstats::exp_neg(s[j] - run);
+        mblk[b] = run;
+      }
+      const float m = run;
+      std::vector<float> w(n);
+      for (int j = 0; j < n; ++j)
+        w[j] = std::min(p[j] * static_cast<float>(std::exp(double(mblk[j / bk]) - double(m))), 1.f);
+      for (float P : {0.5f, 0.9f, 0.99999f}) {
+        std::vector<float> pc = p;  // overwritten
+        const float k = rowstats::budget_count_p(pc.data(), n, mblk.data(), bk, m, P, scr);
+        EXPECT_EQ(k, sort_count(w, P)) << "n " << n << " bk " << bk << " P " << P;
+        ++n_checked;
+      }
+    }
+  EXPECT_GT(n_checked, 40);
+}
+
 // A NaN score row: NaN for every statistic of that row (never a plausible
 // number), finite statistics elsewhere. fp32 always, bf16 where it runs.
 TEST(RowStats, NanScoreRowGivesNanStatistics) {
