@@ -27,7 +27,7 @@ def memory_formula(T, C, hidden, q_width, kv_width, heads, ffn, vocab, layer_par
     weights = weight_bytes * (layer_params + largest_matrix)
     window = T * (4 * hidden + 8 * kv_width + 4 * 9 * heads)
     chunk = C * (8 * ffn + 12 * hidden + 12 * q_width)
-    budget_rows = threads * bq * T * 4          # k_budget: one query block's score rows per thread
+    budget_rows = threads * (bq * 4 + 16) * T   # k_budget: one query block's weight rows + selection buffers
     lm_head = min(128 * MiB, 4 * C * vocab)
     runtime = 64 * MiB                          # code, oneDNN, OpenMP, the tuple writer's buffers
     return weights + window + chunk + budget_rows + lm_head + runtime

@@ -432,6 +432,50 @@ TEST(RowStats, BudgetCountEdgeCases) {
   EXPECT_EQ(rowstats::budget_count(rows[1].data(), 7, -1.f, 0.5f, scr), 4.f);
 }
 
+// The guess (the previous row's crossing, so it depends on which row a
+// thread did before, i.e. on scheduling) changes the cost only: for every
+// possible guess, including those whose range ends just short of the
+// overflow bucket, the count is the fresh scratch's.
+TEST(RowStats, BudgetCountIsTheSameForEveryGuess) {
+  std::mt19937 rng(12);
+  int n_rows = 0;
+  for (float spread : {0.5f, 4.f, 30.f}) {
+    std::normal_distribution<float> nd(0.f, spread);
+    for (int n : {3, 100, 2000}) {
+      std::vector<float> s(n);
+      for (auto& x : s) x = nd(rng);
+      const float m = *std::max_element(s.begin(), s.end());
+      for (float P : {0.5f, 0.9f, 0.99f}) {
+        rowstats::BudgetScratch fresh;
+        const float k = rowstats::budget_count(s.data(), n, m, P, fresh);
+        for (int hint = -1; hint < 512; ++hint) {
+          rowstats::BudgetScratch g;
+          g.hint = hint;
+          ASSERT_EQ(rowstats::budget_count(s.data(), n, m, P, g), k)
+              << "n " << n << " spread " << spread << " P " << P << " guess " << hint;
+        }
+        ++n_rows;
+      }
+    }
+  }
+  EXPECT_EQ(n_rows, 27);
+  // The crossing at the top of the range: one key of weight 1, then 200,000
+  // keys 31.9 octaves below it (bucket 510 of 512), P = 0.99999: about 160,000
+  // of them are needed. Guesses whose range ends at bucket 508 or 509 must
+  // fall back to the full histogram.
+  std::vector<float> s(200001, -31.9f * std::log(2.0f));
+  s[0] = 0.f;
+  std::vector<float> w(s.size());
+  for (size_t j = 0; j < s.size(); ++j) w[j] = rowstats::exp_neg(s[j]);
+  const float k_sort = sort_count(w, 0.99999f);
+  EXPECT_GT(k_sort, 100000.f);
+  for (int hint = -1; hint < 512; ++hint) {
+    rowstats::BudgetScratch g;
+    g.hint = hint;
+    ASSERT_EQ(rowstats::budget_count(s.data(), int64_t(s.size()), 0.f, 0.99999f, g), k_sort) << "guess " << hint;
+  }
+}
+
 // The kernel's path: budget_count_p on p values relative to per-block running
 // maxima (as the kernels store them: a late max rescales the earlier blocks),
 // several block sizes, against a sort of the same scaled weights.
