@@ -16,34 +16,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::string quote(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
-}
-
-class Line {
- public:
-  Line& num(double v) { return cell(format_number(v)); }
-  Line& integer(int64_t v) { return cell(std::to_string(v)); }
-  Line& flag(bool b) { return cell(b ? "1" : "0"); }
-  Line& text(const std::string& s) { return cell(quote(s)); }
-  std::string str() const { return s_ + "\n"; }
-
- private:
-  Line& cell(const std::string& c) {
-    if (!first_) s_ += ',';
-    s_ += c;
-    first_ = false;
-    return *this;
-  }
-  std::string s_;
-  bool first_ = true;
-};
 
 double median_of(std::vector<double> v) { return v.empty() ? kNaN : percentile_linear(v, 50.0); }
 
@@ -64,7 +36,7 @@ std::string mechanism_csv(const std::vector<HeadStats>& heads, const std::vector
       "note\n";
   for (size_t i = 0; i < heads.size() && i < ms.size(); ++i) {
     const MechanismStats& m = ms[i];
-    Line l;
+    CsvRow l;
     l.integer(heads[i].id.layer).integer(heads[i].id.head).integer(static_cast<int64_t>(m.n));
     l.integer(static_cast<int64_t>(m.docs));
     for (const MetaResult* r : {&m.r_h, &m.r_fix}) {
@@ -76,7 +48,7 @@ std::string mechanism_csv(const std::vector<HeadStats>& heads, const std::vector
     l.num(m.fraction_norm).text(m.fraction_note).num(m.norm_dominant).num(m.var_ratio_norm);
     l.integer(static_cast<int64_t>(m.slope_n)).integer(static_cast<int64_t>(m.slope_docs)).num(m.neg_var_median);
     l.num(m.slope).num(m.slope_ci_low).num(m.slope_ci_high).num(m.slope_ratio).flag(m.slope_agrees).text(m.note);
-    out += l.str();
+    out += l.line();
   }
   return out;
 }
@@ -101,11 +73,11 @@ std::string mechanism_layers_csv(const std::vector<HeadStats>& heads, const std:
       "layer,heads,heads_measured,heads_fraction_defined,median_fraction_norm,heads_norm_dominant,"
       "heads_direction_dominant,mean_var_ratio_norm,heads_slope_defined,median_slope_ratio,heads_slope_agree\n";
   for (auto& [layer, a] : layers) {
-    Line l;
+    CsvRow l;
     l.integer(layer).integer(a.heads).integer(a.measured).integer(static_cast<int64_t>(a.frac.size()));
     l.num(median_of(a.frac)).integer(a.norm).integer(a.dir).num(mean_of(a.var));
     l.integer(static_cast<int64_t>(a.ratio.size())).num(median_of(a.ratio)).integer(a.agree);
-    out += l.str();
+    out += l.line();
   }
   return out;
 }
@@ -118,7 +90,7 @@ std::string budget_csv(const std::vector<HeadStats>& heads, const std::vector<Bu
   out += ",gain_qnorm_vs_fixed,gain_qnorm_position_vs_position,note\n";
   for (size_t i = 0; i < heads.size() && i < bs.size(); ++i) {
     const BudgetStats& b = bs[i];
-    Line l;
+    CsvRow l;
     l.integer(heads[i].id.layer).integer(heads[i].id.head);
     l.integer(static_cast<int64_t>(b.n_fit)).integer(static_cast<int64_t>(b.n_eval));
     l.integer(static_cast<int64_t>(b.docs_fit)).integer(static_cast<int64_t>(b.docs_eval));
@@ -127,7 +99,7 @@ std::string budget_csv(const std::vector<HeadStats>& heads, const std::vector<Bu
     for (double c : b.eval_budget) l.num(c);
     l.num(b.coverage[kQnorm] - b.coverage[kFixed]).num(b.coverage[kQnormPosition] - b.coverage[kPosition]);
     l.text(b.note);
-    out += l.str();
+    out += l.line();
   }
   return out;
 }
@@ -155,11 +127,11 @@ std::string budget_layers_csv(const std::vector<HeadStats>& heads, const std::ve
       ",mean_gain_qnorm_vs_fixed,mean_gain_qnorm_position_vs_position,heads_qnorm_better_than_fixed,"
       "heads_qnorm_adds_over_position\n";
   for (auto& [layer, a] : layers) {
-    Line l;
+    CsvRow l;
     l.integer(layer).integer(a.heads).integer(static_cast<int64_t>(a.g1.size()));
     for (int p = 0; p < kBudgetPolicies; ++p) l.num(mean_of(a.cov[p]));
     l.num(mean_of(a.g1)).num(mean_of(a.g2)).integer(a.q_better).integer(a.q_adds);
-    out += l.str();
+    out += l.line();
   }
   return out;
 }

@@ -14,6 +14,16 @@
 
 namespace spectra::stats {
 
+CsvRow& CsvRow::text(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return cell(s);
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return cell(q + "\"");
+}
+
 std::string format_number(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
@@ -24,34 +34,7 @@ std::string format_number(double v) {
 
 namespace {
 
-std::string quote(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += c;
-  }
-  return q + "\"";
-}
-
-class Row {
- public:
-  Row& num(double v) { return cell(format_number(v)); }
-  Row& integer(int64_t v) { return cell(std::to_string(v)); }
-  Row& flag(bool b) { return cell(b ? "1" : "0"); }
-  Row& text(const std::string& s) { return cell(quote(s)); }
-  std::string line() const { return s_ + "\n"; }
-
- private:
-  Row& cell(const std::string& c) {
-    if (!first_) s_ += ',';
-    s_ += c;
-    first_ = false;
-    return *this;
-  }
-  std::string s_;
-  bool first_ = true;
-};
+using Row = CsvRow;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 

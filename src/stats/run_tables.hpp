@@ -94,4 +94,24 @@ std::vector<DocMeta> read_doc_meta(const std::string& docs_csv_path);
 // Text helpers shared by the tables.
 std::string format_number(double v);
 
+// One CSV line of the run tables: cells in order, text quoted when needed.
+class CsvRow {
+ public:
+  CsvRow& num(double v) { return cell(format_number(v)); }
+  CsvRow& integer(int64_t v) { return cell(std::to_string(v)); }
+  CsvRow& flag(bool b) { return cell(b ? "1" : "0"); }
+  CsvRow& text(const std::string& s);
+  std::string line() const { return s_ + "\n"; }
+
+ private:
+  CsvRow& cell(const std::string& c) {
+    if (!first_) s_ += ',';
+    s_ += c;
+    first_ = false;
+    return *this;
+  }
+  std::string s_;
+  bool first_ = true;
+};
+
 }  // namespace spectra::stats
