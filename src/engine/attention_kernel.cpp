@@ -1,6 +1,12 @@
 // Blocked causal attention with fused entropy / sink / max statistics.
-// The hot loop (attend_item) is compiled for AVX-512, AVX2 and baseline x86-64
-// and picked at run time (GCC target_clones).
+// fp32 kernel: Kᵀ packed once per call in panels of 16 keys; per (head, query
+// block) S = Q·Kᵀ and A += P·V in 6×16 register tiles (AVX2 + FMA), the
+// online softmax and the statistics (row_stats.hpp) between them. The work
+// item is compiled for x86-64-v4, x86-64-v3 and the x86-64 baseline and
+// picked at run time. The file is compiled with -ffp-contract=off: every FMA
+// is written out (no product is fused behind the code's back). The tiles'
+// sums are the same FMA chains on every set with FMA; the statistics' vector
+// reductions follow the vector width, so v3 and v4 may differ in the last bit.
 #include "engine/attention_kernel.hpp"
 
 #include <algorithm>
@@ -21,36 +27,151 @@ namespace spectra::engine {
 
 namespace {
 
-constexpr int kVec = 16;  // register-block width (floats)
+// Register tiles (AVX2: 12 of the 16 ymm registers accumulate). QKᵀ: 6 query
+// rows × 16 keys, a chain of hd FMAs per score; P·V: 6 rows × 16 head
+// dimensions, a chain over the block's keys. Every sum runs in the same
+// order whatever the tile, row group or query block a row falls in, so a row
+// gives the same bits in a chunked and an unchunked pass.
+constexpr int kMR = 6;
+constexpr int kNR = 16;
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 using rowstats::RowState;
 using rowstats::RowWants;
 
+// The two register tiles, per instruction set. Tiles32 (AVX2 + FMA): 12
+// ymm accumulators; each score / output element is one FMA chain.
+// TilesScalar: the same sums, in the same order, for CPUs without AVX2/FMA
+// (there the products are rounded before the add: no FMA).
+struct TilesAvx2 {
+  // S[i][j] = Σ_d qp[d·6 + i] · kp[d·16 + j] for i < 6, j < 16 (d in order).
+  __attribute__((target("avx2,fma"), noinline)) static void qk(const float* __restrict qp,
+                                                                           const float* __restrict kp, int hd,
+                                                                           float* __restrict s, int64_t lds) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+           c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int d = 0; d < hd; ++d, qp += kMR, kp += kNR) {
+      const __m256 k0 = _mm256_loadu_ps(kp), k1 = _mm256_loadu_ps(kp + 8);
+      __m256 a = _mm256_broadcast_ss(qp);
+      c00 = _mm256_fmadd_ps(a, k0, c00);
+      c01 = _mm256_fmadd_ps(a, k1, c01);
+      a = _mm256_broadcast_ss(qp + 1);
+      c10 = _mm256_fmadd_ps(a, k0, c10);
+      c11 = _mm256_fmadd_ps(a, k1, c11);
+      a = _mm256_broadcast_ss(qp + 2);
+      c20 = _mm256_fmadd_ps(a, k0, c20);
+      c21 = _mm256_fmadd_ps(a, k1, c21);
+      a = _mm256_broadcast_ss(qp + 3);
+      c30 = _mm256_fmadd_ps(a, k0, c30);
+      c31 = _mm256_fmadd_ps(a, k1, c31);
+      a = _mm256_broadcast_ss(qp + 4);
+      c40 = _mm256_fmadd_ps(a, k0, c40);
+      c41 = _mm256_fmadd_ps(a, k1, c41);
+      a = _mm256_broadcast_ss(qp + 5);
+      c50 = _mm256_fmadd_ps(a, k0, c50);
+      c51 = _mm256_fmadd_ps(a, k1, c51);
+    }
+    _mm256_storeu_ps(s, c00), _mm256_storeu_ps(s + 8, c01), s += lds;
+    _mm256_storeu_ps(s, c10), _mm256_storeu_ps(s + 8, c11), s += lds;
+    _mm256_storeu_ps(s, c20), _mm256_storeu_ps(s + 8, c21), s += lds;
+    _mm256_storeu_ps(s, c30), _mm256_storeu_ps(s + 8, c31), s += lds;
+    _mm256_storeu_ps(s, c40), _mm256_storeu_ps(s + 8, c41), s += lds;
+    _mm256_storeu_ps(s, c50), _mm256_storeu_ps(s + 8, c51);
+  }
+  // A[i][0..16) += Σ_{j<n} p[i·ldp + j] · v[j·ldv + 0..16) for i < 6 (j in order).
+  __attribute__((target("avx2,fma"), noinline)) static void pv(const float* __restrict p, int64_t ldp,
+                                                                           const float* __restrict v, int64_t ldv,
+                                                                           int n, float* __restrict a, int64_t lda) {
+    __m256 c00 = _mm256_loadu_ps(a), c01 = _mm256_loadu_ps(a + 8), c10 = _mm256_loadu_ps(a + lda),
+           c11 = _mm256_loadu_ps(a + lda + 8), c20 = _mm256_loadu_ps(a + 2 * lda),
+           c21 = _mm256_loadu_ps(a + 2 * lda + 8), c30 = _mm256_loadu_ps(a + 3 * lda),
+           c31 = _mm256_loadu_ps(a + 3 * lda + 8), c40 = _mm256_loadu_ps(a + 4 * lda),
+           c41 = _mm256_loadu_ps(a + 4 * lda + 8), c50 = _mm256_loadu_ps(a + 5 * lda),
+           c51 = _mm256_loadu_ps(a + 5 * lda + 8);
+    const float *p0 = p, *p1 = p + ldp, *p2 = p + 2 * ldp, *p3 = p + 3 * ldp, *p4 = p + 4 * ldp,
+                *p5 = p + 5 * ldp;
+    for (int j = 0; j < n; ++j, v += ldv) {
+      const __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
+      __m256 b = _mm256_broadcast_ss(p0 + j);
+      c00 = _mm256_fmadd_ps(b, v0, c00);
+      c01 = _mm256_fmadd_ps(b, v1, c01);
+      b = _mm256_broadcast_ss(p1 + j);
+      c10 = _mm256_fmadd_ps(b, v0, c10);
+      c11 = _mm256_fmadd_ps(b, v1, c11);
+      b = _mm256_broadcast_ss(p2 + j);
+      c20 = _mm256_fmadd_ps(b, v0, c20);
+      c21 = _mm256_fmadd_ps(b, v1, c21);
+      b = _mm256_broadcast_ss(p3 + j);
+      c30 = _mm256_fmadd_ps(b, v0, c30);
+      c31 = _mm256_fmadd_ps(b, v1, c31);
+      b = _mm256_broadcast_ss(p4 + j);
+      c40 = _mm256_fmadd_ps(b, v0, c40);
+      c41 = _mm256_fmadd_ps(b, v1, c41);
+      b = _mm256_broadcast_ss(p5 + j);
+      c50 = _mm256_fmadd_ps(b, v0, c50);
+      c51 = _mm256_fmadd_ps(b, v1, c51);
+    }
+    _mm256_storeu_ps(a, c00), _mm256_storeu_ps(a + 8, c01), a += lda;
+    _mm256_storeu_ps(a, c10), _mm256_storeu_ps(a + 8, c11), a += lda;
+    _mm256_storeu_ps(a, c20), _mm256_storeu_ps(a + 8, c21), a += lda;
+    _mm256_storeu_ps(a, c30), _mm256_storeu_ps(a + 8, c31), a += lda;
+    _mm256_storeu_ps(a, c40), _mm256_storeu_ps(a + 8, c41), a += lda;
+    _mm256_storeu_ps(a, c50), _mm256_storeu_ps(a + 8, c51);
+  }
+};
+
+struct TilesScalar {
+  SPECTRA_ALWAYS_INLINE static void qk(const float* qp, const float* kp, int hd, float* s, int64_t lds) {
+    float c[kMR][kNR] = {};
+    for (int d = 0; d < hd; ++d)
+      for (int i = 0; i < kMR; ++i)
+        for (int j = 0; j < kNR; ++j) c[i][j] += qp[d * kMR + i] * kp[d * kNR + j];
+    for (int i = 0; i < kMR; ++i) std::memcpy(s + i * lds, c[i], sizeof c[i]);
+  }
+  SPECTRA_ALWAYS_INLINE static void pv(const float* p, int64_t ldp, const float* v, int64_t ldv, int n, float* a,
+                                       int64_t lda) {
+    for (int i = 0; i < kMR; ++i)
+      for (int j = 0; j < n; ++j)
+        for (int d = 0; d < kNR; ++d) a[i * lda + d] += p[i * ldp + j] * v[j * ldv + d];
+  }
+};
+
+// Kᵀ of one call, packed once and shared by every query block and every
+// query head of a KV group: per KV head, panels of 16 keys, [panel][d][16],
+// keys past the last zero. V as it is when hd is a multiple of 16, else
+// copied with its rows zero padded to a multiple of 16.
+struct Packed {
+  const float* kp = nullptr;  // [kv head][panel][hd][16]
+  int64_t kv_stride = 0;      // floats per KV head in kp
+  const float* v = nullptr;   // V, head g at v + g·vg
+  int64_t ldv = 0, vg = 0;
+};
+
 struct Scratch {
-  Buffer qs, kt, vs, s, acc, raw, mblk;
+  Buffer qp, s, acc, raw, mblk;
   std::vector<RowState> rows;
   std::vector<float> qn;
   rowstats::BudgetScratch budget;
 };
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
-    const AttnShape& sh, const AttnIO& io, const AttnStats* st, int bq, int bk, int h, int64_t r0,
-    Scratch& scr) {
+// One work item: query head h, query rows [r0, r0 + bq) ∩ [0, T), against
+// all their keys in blocks of bk (a multiple of 16).
+template <class Tiles>
+SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, const AttnStats* st, const Packed& pk,
+                                       int bq, int bk, int h, int64_t r0, Scratch& scr) {
   const int hd = sh.head_dim;
-  const int hdp = static_cast<int>(round_up(hd, kVec));
-  const int bkp = static_cast<int>(round_up(bk, kVec));
-  const int bqp = static_cast<int>(round_up(bq, 4));
+  const int hdp = static_cast<int>(round_up(hd, kNR));
   const int g = h / (sh.n_heads / sh.n_kv_heads);
   const int64_t r1 = std::min<int64_t>(io.T, r0 + bq);
   const int nq = static_cast<int>(r1 - r0);
+  const int ng = (nq + kMR - 1) / kMR;  // row groups
+  const int bqp = ng * kMR;
+  const int64_t lds = bk;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
-  float* Qs = scr.qs.as<float>(static_cast<size_t>(bqp) * hd);
-  float* Kt = scr.kt.as<float>(static_cast<size_t>(hd) * bkp);
-  float* Vs = scr.vs.as<float>(static_cast<size_t>(bkp) * hdp);
-  float* S = scr.s.as<float>(static_cast<size_t>(bqp) * bkp);
+  float* Qp = scr.qp.as<float>(static_cast<size_t>(bqp) * hd);  // [group][d][6]
+  float* S = scr.s.as<float>(static_cast<size_t>(bqp) * lds);
   float* A = scr.acc.as<float>(static_cast<size_t>(bqp) * hdp);
   const RowWants want{st && st->neg_var_score, st && st->entropy_fixed_norm && st->ref_norm};
   const bool budget = st && st->k_budget && st->budget;
@@ -70,54 +191,46 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
       if (want.fix) rows[i].beta = rowstats::fixed_norm_beta(st->ref_norm[h], scr.qn[i]);
     }
   }
-
-  // Load the scaled query block; rows past nq are zero.
+  // The scaled query block, packed [group][d][6]; rows past nq are zero (their
+  // scores are 0 and never read; their P rows stay 0).
   for (int i = 0; i < bqp; ++i) {
-    float* dst = Qs + static_cast<size_t>(i) * hd;
+    float* dst = Qp + static_cast<size_t>(i / kMR) * hd * kMR + i % kMR;
     if (i < nq) {
       const float* src = io.q + (r0 + i) * io.ldq + static_cast<int64_t>(h) * hd;
-      for (int d = 0; d < hd; ++d) dst[d] = src[d] * scale;
+      for (int d = 0; d < hd; ++d) dst[d * kMR] = src[d] * scale;
     } else {
-      std::memset(dst, 0, sizeof(float) * hd);
+      for (int d = 0; d < hd; ++d) dst[d * kMR] = 0.f;
     }
   }
   std::memset(A, 0, sizeof(float) * bqp * hdp);
+  std::memset(S, 0, sizeof(float) * bqp * lds);
+  const float* kpg = pk.kp + g * pk.kv_stride;
+  const float* vg = pk.v + g * pk.vg;
 
   for (int64_t k0 = 0; k0 < kend; k0 += bk) {
     const int nk = static_cast<int>(std::min<int64_t>(bk, kend - k0));
-    const int nkp = static_cast<int>(round_up(nk, kVec));
-    // Pack Kᵀ [hd][bkp] and V [nk][hdp], zero padded.
-    for (int d = 0; d < hd; ++d) std::memset(Kt + static_cast<size_t>(d) * bkp + nk, 0, sizeof(float) * (nkp - nk));
-    for (int j = 0; j < nk; ++j) {
-      const float* kr = io.k + (k0 + j) * io.ldkv + static_cast<int64_t>(g) * hd;
-      const float* vr = io.v + (k0 + j) * io.ldkv + static_cast<int64_t>(g) * hd;
-      for (int d = 0; d < hd; ++d) Kt[static_cast<size_t>(d) * bkp + j] = kr[d];
-      float* vd = Vs + static_cast<size_t>(j) * hdp;
-      std::memcpy(vd, vr, sizeof(float) * hd);
-      for (int d = hd; d < hdp; ++d) vd[d] = 0.f;
+    // Keys visible to a group's last row (the most any of its rows sees).
+    auto group_keys = [&](int gi) {
+      const int64_t last = io.pos0 + r0 + std::min(gi * kMR + kMR - 1, nq - 1);
+      return static_cast<int>(std::clamp<int64_t>(last - k0 + 1, 0, nk));
+    };
+    // S = Qs · Kᵀ: only the panels some row of the group sees.
+    for (int gi = 0; gi < ng; ++gi) {
+      const int npg = (group_keys(gi) + kNR - 1) / kNR;
+      const float* q = Qp + static_cast<size_t>(gi) * hd * kMR;
+      float* sg = S + static_cast<size_t>(gi) * kMR * lds;
+      for (int p = 0; p < npg; ++p)
+        Tiles::qk(q, kpg + (k0 / kNR + p) * int64_t{hd} * kNR, hd, sg + p * kNR, lds);
     }
-    // S = Qs · Kᵀ, register-blocked 4 rows × 16 keys.
-    for (int j0 = 0; j0 < nkp; j0 += kVec) {
-      for (int i0 = 0; i0 < nq; i0 += 4) {
-        float c[4][kVec] = {};
-        for (int d = 0; d < hd; ++d) {
-          const float* kr = Kt + static_cast<size_t>(d) * bkp + j0;
-          for (int i = 0; i < 4; ++i) {
-            const float qv = Qs[static_cast<size_t>(i0 + i) * hd + d];
-#pragma omp simd
-            for (int jj = 0; jj < kVec; ++jj) c[i][jj] += qv * kr[jj];
-          }
-        }
-        for (int i = 0; i < 4; ++i) std::memcpy(S + static_cast<size_t>(i0 + i) * bkp + j0, c[i], sizeof(c[i]));
-      }
-    }
-    // Online softmax update per row; P overwrites S (masked entries = 0).
+    // Online softmax update per row; p overwrites the row's scores, and its
+    // masked keys up to the group's last visible key are set to 0.
     for (int i = 0; i < nq; ++i) {
-      float* srow = S + static_cast<size_t>(i) * bkp;
+      float* srow = S + static_cast<size_t>(i) * lds;
       const int64_t last = io.pos0 + r0 + i;  // last visible key
       const int nv = static_cast<int>(std::min<int64_t>(nk, last - k0 + 1));
+      const int nvg = group_keys(i / kMR);
       if (nv <= 0) {
-        std::memset(srow, 0, sizeof(float) * nkp);
+        std::memset(srow, 0, sizeof(float) * nvg);
         continue;
       }
       bool rescale;
@@ -126,28 +239,20 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
         std::memcpy(raw + static_cast<size_t>(i) * kend + k0, srow, sizeof(float) * nv);
         mblk[i * nkb + k0 / bk] = rows[i].m;
       }
-      std::memset(srow + nv, 0, sizeof(float) * (nkp - nv));
+      if (nvg > nv) std::memset(srow + nv, 0, sizeof(float) * (nvg - nv));
       if (rescale) {
         float* ar = A + static_cast<size_t>(i) * hdp;
 #pragma omp simd
         for (int d = 0; d < hdp; ++d) ar[d] *= alpha;
       }
     }
-    // A += P · V, register-blocked 4 rows × 16 dims.
-    for (int d0 = 0; d0 < hdp; d0 += kVec) {
-      for (int i0 = 0; i0 < nq; i0 += 4) {
-        float c[4][kVec];
-        for (int i = 0; i < 4; ++i) std::memcpy(c[i], A + static_cast<size_t>(i0 + i) * hdp + d0, sizeof(c[i]));
-        for (int j = 0; j < nk; ++j) {
-          const float* vr = Vs + static_cast<size_t>(j) * hdp + d0;
-          for (int i = 0; i < 4; ++i) {
-            const float pv = S[static_cast<size_t>(i0 + i) * bkp + j];
-#pragma omp simd
-            for (int dd = 0; dd < kVec; ++dd) c[i][dd] += pv * vr[dd];
-          }
-        }
-        for (int i = 0; i < 4; ++i) std::memcpy(A + static_cast<size_t>(i0 + i) * hdp + d0, c[i], sizeof(c[i]));
-      }
+    // A += P · V.
+    for (int gi = 0; gi < ng; ++gi) {
+      const int nvg = group_keys(gi);
+      if (nvg == 0) continue;
+      const float* pg = S + static_cast<size_t>(gi) * kMR * lds;
+      float* ag = A + static_cast<size_t>(gi) * kMR * hdp;
+      for (int d0 = 0; d0 < hdp; d0 += kNR) Tiles::pv(pg, lds, vg + k0 * pk.ldv + d0, pk.ldv, nvg, ag + d0, hdp);
     }
   }
   // Finish rows: output, statistics.
@@ -167,6 +272,43 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend_item(
   }
 }
 
+// attend_item compiled per instruction set (the row statistics' `omp simd`
+// loops are inlined and vectorised for it), picked once at run time. AVX-512
+// machines run the AVX2 tiles with AVX-512 exp/statistics loops.
+using ItemFn = void (*)(const AttnShape&, const AttnIO&, const AttnStats*, const Packed&, int, int, int, int64_t,
+                        Scratch&);
+__attribute__((target("arch=x86-64-v4"))) void attend_item_v4(const AttnShape& sh, const AttnIO& io,
+                                                              const AttnStats* st, const Packed& pk, int bq, int bk,
+                                                              int h, int64_t r0, Scratch& scr) {
+  attend_item<TilesAvx2>(sh, io, st, pk, bq, bk, h, r0, scr);
+}
+__attribute__((target("arch=x86-64-v3"))) void attend_item_v3(const AttnShape& sh, const AttnIO& io,
+                                                              const AttnStats* st, const Packed& pk, int bq, int bk,
+                                                              int h, int64_t r0, Scratch& scr) {
+  attend_item<TilesAvx2>(sh, io, st, pk, bq, bk, h, r0, scr);
+}
+void attend_item_base(const AttnShape& sh, const AttnIO& io, const AttnStats* st, const Packed& pk, int bq, int bk,
+                      int h, int64_t r0, Scratch& scr) {
+  attend_item<TilesScalar>(sh, io, st, pk, bq, bk, h, r0, scr);
+}
+ItemFn pick_attend_item(KernelIsa isa) {
+  __builtin_cpu_init();
+  const bool v4 = __builtin_cpu_supports("x86-64-v4"), v3 = __builtin_cpu_supports("x86-64-v3");
+  switch (isa) {
+    case KernelIsa::X86_64_v4:
+      if (!v4) throw Error("attention: this CPU lacks x86-64-v4 (AVX-512)");
+      return attend_item_v4;
+    case KernelIsa::X86_64_v3:
+      if (!v3) throw Error("attention: this CPU lacks x86-64-v3 (AVX2, FMA)");
+      return attend_item_v3;
+    case KernelIsa::Baseline:
+      return attend_item_base;
+    case KernelIsa::Auto:
+      break;
+  }
+  return v4 ? attend_item_v4 : v3 ? attend_item_v3 : attend_item_base;
+}
+
 void check(const AttnShape& sh, const AttnIO& io) {
   if (sh.n_heads <= 0 || sh.n_kv_heads <= 0 || sh.head_dim <= 0 || sh.n_heads % sh.n_kv_heads != 0)
     throw Error("attention: bad head configuration");
@@ -178,7 +320,7 @@ void check(const AttnShape& sh, const AttnIO& io) {
 // One row of the bf16 kernel: the shared row update (row_stats.hpp) on the
 // fp32 scores, then p rounded to bf16 into prow (zero up to nk). Returns the
 // output accumulator's rescale factor (*rescale false: none needed).
-__attribute__((target_clones("avx512f", "avx2", "default"))) float softmax_row_bf16(
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) float softmax_row_bf16(
     const rowstats::RowWants& want, rowstats::RowState& r, float* srow, int nv, int nk, bool first_block,
     uint16_t* prow, bool* rescale) {
   const float alpha = rowstats::update_row(want, r, srow, nv, first_block, rescale);
@@ -391,7 +533,7 @@ int64_t pack_range(const float* w, int64_t n, int32_t lo, int32_t hi, int32_t* c
 // by scale[b] in place (w ← min(w·scale, 1)).
 // (no-tree-loop-distribute-patterns: the histogram zeroing stays vector
 // stores; as memset GCC emits `rep stos`, ~4× slower for these ~1 KB.)
-__attribute__((target_clones("avx512f", "avx2", "default"), optimize("no-tree-loop-distribute-patterns"))) float
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), optimize("no-tree-loop-distribute-patterns"))) float
 budget_core(float* w, int64_t n,
                                                                               const float* scale, int64_t bk,
                                                                               float P, BudgetScratch& scr) {
@@ -537,7 +679,7 @@ float budget_count_p(float* p, int64_t n, const float* mblk, int bk, float m, fl
   return budget_core(p, n, scale, bk, P, scr);
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) float budget_count(const float* s, int64_t n, float m,
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) float budget_count(const float* s, int64_t n, float m,
                                                                                float P, BudgetScratch& scr) {
   float* w = scr.w.as<float>(static_cast<size_t>(n));
 #pragma omp simd
@@ -552,7 +694,46 @@ void attention_blocked(const AttnShape& sh, const AttnIO& io, const AttnStats* s
   check(sh, io);
   if (io.T == 0) return;
   if (b.bf16) return attention_blocked_bf16(sh, io, st, b);
-  const int bq = std::max(1, b.bq), bk = std::max(1, b.bk);
+  const int bq = std::max(1, b.bq);
+  const int bk = static_cast<int>(round_up(std::max(1, b.bk), kNR));  // whole key panels
+  const int hd = sh.head_dim, hdp = static_cast<int>(round_up(hd, kNR));
+  const int64_t nkeys = io.pos0 + io.T;
+  const int64_t npan = (nkeys + kNR - 1) / kNR;
+  // Pack Kᵀ (and V when hd is not a multiple of 16) once for all heads.
+  Buffer kbuf, vbuf;
+  Packed pk;
+  pk.kv_stride = npan * hd * kNR;
+  float* kp = kbuf.as<float>(static_cast<size_t>(sh.n_kv_heads * pk.kv_stride));
+  pk.kp = kp;
+  if (hd % kNR == 0) {
+    pk.v = io.v, pk.ldv = io.ldkv, pk.vg = hd;
+  } else {
+    float* vp = vbuf.as<float>(static_cast<size_t>(sh.n_kv_heads) * nkeys * hdp);
+    pk.v = vp, pk.ldv = hdp, pk.vg = nkeys * hdp;
+#pragma omp parallel for schedule(static)
+    for (int64_t j = 0; j < nkeys; ++j)
+      for (int g = 0; g < sh.n_kv_heads; ++g) {
+        float* dst = vp + g * pk.vg + j * hdp;
+        std::memcpy(dst, io.v + j * io.ldkv + int64_t{g} * hd, sizeof(float) * hd);
+        std::memset(dst + hd, 0, sizeof(float) * (hdp - hd));
+      }
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t pi = 0; pi < sh.n_kv_heads * npan; ++pi) {
+    const int g = static_cast<int>(pi / npan);
+    const int64_t p = pi % npan;
+    float* dst = kp + g * pk.kv_stride + p * hd * kNR;
+    for (int jj = 0; jj < kNR; ++jj) {
+      const int64_t j = p * kNR + jj;
+      if (j < nkeys) {
+        const float* kr = io.k + j * io.ldkv + int64_t{g} * hd;
+        for (int d = 0; d < hd; ++d) dst[d * kNR + jj] = kr[d];
+      } else {
+        for (int d = 0; d < hd; ++d) dst[d * kNR + jj] = 0.f;
+      }
+    }
+  }
+  const ItemFn item = pick_attend_item(b.isa);
   const int64_t nqb = (io.T + bq - 1) / bq;
   const int64_t items = nqb * sh.n_heads;
 #pragma omp parallel
@@ -563,7 +744,7 @@ void attention_blocked(const AttnShape& sh, const AttnIO& io, const AttnStats* s
     for (int64_t it = 0; it < items; ++it) {
       const int64_t qb = nqb - 1 - it / sh.n_heads;
       const int h = static_cast<int>(it % sh.n_heads);
-      attend_item(sh, io, st, bq, bk, h, qb * bq, scr);
+      item(sh, io, st, pk, bq, bk, h, qb * bq, scr);
     }
   }
 }

@@ -13,8 +13,10 @@
 // numerators p (relative to the running max after each key block, reused by
 // the selection instead of a second exp) against all its keys, and that
 // max per key block, O(bq × T) floats per thread (fp32 kernel:
-// bq = 32 → 128 B per key, 512 KB at T = 4096, 4 MB at 32K; bf16 kernel:
-// bq = 128 → 512 B per key), plus O(T) selection scratch.
+// bq = 96 → 384 B per key, 1.5 MB at T = 4096, 12 MB at 32K; bf16 kernel:
+// bq = 128 → 512 B per key), plus O(T) selection scratch. The fp32 kernel
+// also packs Kᵀ once per call for all heads (one more copy of K: 4 B per key
+// per KV dimension; V too when head_dim is not a multiple of 16).
 // Query row i sits at absolute position pos0 + i and sees keys 0..pos0 + i.
 // GQA: query head h reads KV head h / (n_heads / n_kv_heads).
 #include <cstdint>
@@ -60,9 +62,14 @@ struct AttnStats {
   bool budget = true;
 };
 
+// The fp32 kernel's instruction set: chosen at run time (Auto), or forced
+// (tests; a CPU without the set is an error).
+enum class KernelIsa { Auto, X86_64_v4, X86_64_v3, Baseline };
+
 struct AttnBlocking {
-  int bq = 32;   // query rows per work item
-  int bk = 256;  // keys per block
+  int bq = 96;   // query rows per work item (fp32 kernel: row groups of 6)
+  int bk = 256;  // keys per block (fp32 kernel: rounded up to a multiple of 16)
+  KernelIsa isa = KernelIsa::Auto;
   // bf16 path: QKᵀ and PV as small oneDNN bf16 matmuls (fp32 accumulation,
   // statistics in fp32/double as before); uses bq_bf16 / bk_bf16.
   bool bf16 = false;

@@ -32,26 +32,28 @@
 namespace spectra::engine::rowstats {
 
 // e^x for x ≤ 0 (clamped at −87): Cephes-style polynomial, ~1 ulp,
-// vectorizable.
+// vectorizable. Every fused multiply-add is written out (fmaf: one FMA
+// instruction where the CPU has FMA): attention_kernel.cpp is compiled with
+// -ffp-contract=off, so the arithmetic is the same on every instruction set
+// with FMA, and no product elsewhere is silently fused (which made the
+// fixed-norm entropy differ from H at β = 1).
 SPECTRA_ALWAYS_INLINE float exp_neg(float x) {
   x = std::max(x, -87.0f);
-  const float t = x * 1.44269504088896341f;
-  // Round to nearest with the 1.5·2^23 trick; the integer n is read from the
-  // bits of the biased value (no float→int conversion: GCC does not
-  // vectorize cvttps2dq under the default -ftrapping-math, which made this
-  // loop scalar).
-  const float big = t + 12582912.0f;
+  // Round x·log2(e) to nearest with the 1.5·2^23 trick; the integer n is read
+  // from the bits of the biased value (no float→int conversion: GCC does not
+  // vectorize cvttps2dq under the default -ftrapping-math).
+  const float big = __builtin_fmaf(x, 1.44269504088896341f, 12582912.0f);
   const float nf = big - 12582912.0f;
   const int32_t n = std::bit_cast<int32_t>(big) - 0x4B400000;
-  float r = x - nf * 0.693359375f;
-  r = r - nf * -2.12194440e-4f;
+  float r = __builtin_fmaf(nf, -0.693359375f, x);
+  r = __builtin_fmaf(nf, 2.12194440e-4f, r);
   float y = 1.9875691500e-4f;
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * r * r + r + 1.0f;
+  y = __builtin_fmaf(y, r, 1.3981999507e-3f);
+  y = __builtin_fmaf(y, r, 8.3334519073e-3f);
+  y = __builtin_fmaf(y, r, 4.1665795894e-2f);
+  y = __builtin_fmaf(y, r, 1.6666665459e-1f);
+  y = __builtin_fmaf(y, r, 5.0000001201e-1f);
+  y = __builtin_fmaf(y * r, r, r) + 1.0f;
   const int32_t e = (n + 127) << 23;
   return y * std::bit_cast<float>(e);
 }
@@ -74,13 +76,13 @@ SPECTRA_ALWAYS_INLINE void exp_row(const float* s, float m, float beta, float* p
     const float v = exp_neg(x);
     p[j] = v;
     acc += v;
-    wacc += v * x;
-    if constexpr (Var) bacc += v * x * x;
+    wacc = __builtin_fmaf(v, x, wacc);
+    if constexpr (Var) bacc = __builtin_fmaf(v * x, x, bacc);
     if constexpr (Fix) {
       const float xf = x * beta;
       const float vf = exp_neg(xf);
       facc += vf;
-      fwacc += vf * xf;
+      fwacc = __builtin_fmaf(vf, xf, fwacc);
     }
   }
   r.sum = acc;
@@ -88,6 +90,22 @@ SPECTRA_ALWAYS_INLINE void exp_row(const float* s, float m, float beta, float* p
   r.bsum = bacc;
   r.fsum = facc;
   r.fwsum = fwacc;
+}
+
+// max_j s[j], n ≥ 1: eight running maxima (element-wise, so it vectorises;
+// `omp simd reduction(max)` over std::max stays a scalar chain with GCC).
+// max is exact in any order; a NaN score may or may not be the result, and
+// either way makes the row's sums NaN.
+SPECTRA_ALWAYS_INLINE float block_max(const float* s, int n) {
+  float m8[8];
+  for (int k = 0; k < 8; ++k) m8[k] = s[0];
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int k = 0; k < 8; ++k) m8[k] = std::max(m8[k], s[j + k]);
+  for (; j < n; ++j) m8[0] = std::max(m8[0], s[j]);
+  float m = m8[0];
+  for (int k = 1; k < 8; ++k) m = std::max(m, m8[k]);
+  return m;
 }
 
 // The running state of one query row.
@@ -111,9 +129,7 @@ struct RowWants {
 template <bool Var, bool Fix>
 SPECTRA_ALWAYS_INLINE float update_row(RowState& r, float* srow, int nv, bool first_block, bool* rescale) {
   if (first_block) r.s0 = srow[0];
-  float bm = srow[0];
-#pragma omp simd reduction(max : bm)
-  for (int j = 1; j < nv; ++j) bm = std::max(bm, srow[j]);
+  const float bm = block_max(srow, nv);
   const float mold = r.m;
   const float mnew = std::max(mold, bm);
   BlockSums bs;

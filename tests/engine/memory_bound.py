@@ -21,11 +21,13 @@ MiB = 1 << 20
 
 
 def memory_formula(T, C, hidden, q_width, kv_width, heads, ffn, vocab, layer_params, largest_matrix, threads,
-                   weight_bytes=4, bq=32):
+                   head_dim, weight_bytes=4, bq=96):
     """README.md's bound on anonymous memory, in bytes (see there)."""
     C = min(T, C)
     weights = weight_bytes * (layer_params + largest_matrix)
-    window = T * (4 * hidden + 8 * kv_width + 4 * 9 * heads)
+    # The fp32 kernel's packed Kᵀ, and V padded to 16 dimensions when head_dim is not a multiple of 16.
+    kv_copies = 4 * kv_width + (0 if head_dim % 16 == 0 else 4 * (kv_width // head_dim) * (-(-head_dim // 16) * 16))
+    window = T * (4 * hidden + 8 * kv_width + kv_copies + 4 * 9 * heads)
     chunk = C * (8 * ffn + 12 * hidden + 12 * q_width)
     budget_rows = threads * (bq * 4 + 16) * T   # k_budget: one query block's weight rows + selection buffers
     lm_head = min(128 * MiB, 4 * C * vocab)
@@ -98,7 +100,7 @@ def main():
         return 1
     qd, kd = NH * HD, NKV * HD
     layer_params = 2 * H * qd + 2 * H * kd + 3 * H * F
-    bound = memory_formula(T, C, H, qd, kd, NH, F, V, layer_params, max(V * H, F * H, qd * H), threads)
+    bound = memory_formula(T, C, H, qd, kd, NH, F, V, layer_params, max(V * H, F * H, qd * H), threads, HD)
     print(f"16K window: peak anonymous memory {peak / MiB:.1f} MiB, README formula {bound / MiB:.1f} MiB "
           f"({100 * peak / bound:.0f} %)")
     if peak == 0:

@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <vector>
 
 #include "engine/attention_kernel.hpp"
 #include "engine/cpu.hpp"
+#include "util/error.hpp"
 
 using namespace spectra::engine;
 
@@ -21,7 +23,7 @@ struct Case {
   float qscale;
 };
 
-void run_case(const Case& c, bool bf16 = false) {
+void run_case(const Case& c, bool bf16 = false, KernelIsa isa = KernelIsa::Auto) {
   std::mt19937 rng(1234 + c.T + c.bq * 7 + c.bk);
   std::normal_distribution<float> nd(0.f, 1.f);
   const int64_t nk = c.pos0 + c.T;
@@ -43,6 +45,7 @@ void run_case(const Case& c, bool bf16 = false) {
   blk.bf16 = bf16;
   blk.bq_bf16 = c.bq;
   blk.bk_bf16 = c.bk;
+  blk.isa = isa;
   attention_blocked(sh, io1, &st1, blk);
   attention_reference(sh, io2, &st2);
   double e_out = 0, e_H = 0, e_qn = 0, e_p0 = 0, e_mx = 0;
@@ -85,6 +88,32 @@ TEST(Attention, BlockedMatchesReference) {
       {3, 1, 64, 300, 0, 33, 100, 0.1f}, {4, 4, 8, 50, 0, 1, 1, 3.f},
   };
   for (const auto& c : cases) run_case(c);
+}
+
+// The fp32 kernel compiled for each instruction set this CPU has (the
+// baseline always runs: scalar tiles, no FMA), each against the reference.
+TEST(Attention, EveryInstructionSetMatchesReference) {
+  const Case cases[] = {
+      {4, 2, 8, 37, 0, 32, 16, 1.f},    {6, 2, 16, 100, 0, 7, 13, 2.f},   {9, 3, 64, 257, 0, 96, 256, 1.5f},
+      {4, 1, 24, 65, 0, 16, 256, 4.f},  {2, 2, 128, 75, 0, 32, 32, 1.f},  {4, 2, 32, 19, 23, 8, 16, 1.f},
+      {3, 1, 64, 300, 0, 33, 100, 0.1f}, {4, 4, 8, 50, 0, 1, 1, 3.f},
+  };
+  __builtin_cpu_init();
+  const bool v3 = __builtin_cpu_supports("x86-64-v3"), v4 = __builtin_cpu_supports("x86-64-v4");
+  std::printf("x86-64-v3 %s, x86-64-v4 %s on this CPU\n", v3 ? "run" : "absent (not run)",
+              v4 ? "run" : "absent (not run)");
+  for (const auto& c : cases) {
+    run_case(c, false, KernelIsa::Baseline);
+    if (v3) run_case(c, false, KernelIsa::X86_64_v3);
+    if (v4) run_case(c, false, KernelIsa::X86_64_v4);
+  }
+  std::vector<float> q(16 * 8), k(16 * 8), v(16 * 8), o(16 * 8);
+  AttnBlocking blk;
+  if (!v4) {
+    blk.isa = KernelIsa::X86_64_v4;
+    EXPECT_THROW(attention_blocked({1, 1, 8}, {16, 0, q.data(), 8, k.data(), v.data(), 8, o.data(), 8}, nullptr, blk),
+                 spectra::Error);
+  }
 }
 
 TEST(Attention, Bf16PathMatchesReference) {
