@@ -1,9 +1,19 @@
 #!/usr/bin/env python3
 """Write random-weight Llama-family models with real shapes to disk, for the
 engine benchmark: an HF folder (config.json + bf16 model.safetensors) and/or a
-GGUF file (BF16 tensors, adjacent-pair RoPE order -- random weights, so no
-permutation is needed). Weights are a random block tiled over each tensor, so
-writing is I/O bound. Usage:
+GGUF file (adjacent-pair RoPE order -- random weights, so no permutation is
+needed). Weights are a random block tiled over each tensor, so writing is I/O
+bound.
+
+The GGUF is laid out as llama.cpp's convert_hf_to_gguf.py writes a bf16 model,
+so that llama.cpp's llama-bench loads the same file (run_bench.py --llama-bench):
+  - 2-D tensors BF16, 1-D tensors (the RMSNorm weights) F32 -- ggml-cpu has no
+    f32 x bf16 multiply, and the converter always stores 1-D tensors as F32;
+  - tokenizer.ggml.model = "none": no vocabulary (llama.cpp requires the key
+    and then takes the vocabulary size from llama.vocab_size). Runs on these
+    files take token ids (spectra measure --tokens-file), never text.
+A GGUF written by an older version of this script (no tokenizer.ggml.model)
+is rewritten rather than reused (gguf_is_current). Usage:
   make_models.py OUT_DIR [--models smollm2,1b,8b] [--formats hf,gguf]
 """
 import argparse, json, os, struct, sys
@@ -63,6 +73,11 @@ def _bf16_bytes(n, std):
     u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
     return u.astype(np.uint16).tobytes()
 
+def f32_bytes(n, std):
+    """n f32 values: the same values as bf16_bytes, before rounding (1-D tensors only)."""
+    v = np.ones(n, np.float32) if std is None else np.tile(BLOCK * std, -(-n // BLOCK.size))[:n]
+    return v.astype("<f4").tobytes()
+
 def write_chunks(f, n, std, chunk=1 << 26):
     done = 0
     while done < n:
@@ -111,15 +126,17 @@ def write_gguf(s, path):
           ("llama.attention.key_length", 4, struct.pack("<I", s["head_dim"])),
           ("llama.attention.layer_norm_rms_epsilon", 6, struct.pack("<f", 1e-5)),
           ("llama.vocab_size", 4, struct.pack("<I", s["vocab"])),
+          ("tokenizer.ggml.model", 8, gguf_str("none")),
           ("general.alignment", 4, struct.pack("<I", 32))]
     ts = tensors(s)
-    GGML_BF16 = 30
+    GGML_F32, GGML_BF16 = 0, 30
     infos, off = b"", 0
     for _, name, shape, _ in ts:
         dims = list(reversed(shape))  # innermost first
+        f32 = len(shape) == 1
         infos += gguf_str(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
-        infos += struct.pack("<I", GGML_BF16) + struct.pack("<Q", off)
-        n = 2 * int(np.prod(shape))
+        infos += struct.pack("<I", GGML_F32 if f32 else GGML_BF16) + struct.pack("<Q", off)
+        n = (4 if f32 else 2) * int(np.prod(shape))
         off += (n + 31) // 32 * 32
     with open(path, "wb") as f:
         f.write(b"GGUF" + struct.pack("<IQQ", 3, len(ts), len(kv)))
@@ -129,8 +146,23 @@ def write_gguf(s, path):
         f.write(b"\0" * ((32 - f.tell() % 32) % 32))
         for _, _, shape, std in ts:
             n = int(np.prod(shape))
-            write_chunks(f, n, std)
-            f.write(b"\0" * ((32 - (2 * n) % 32) % 32))
+            if len(shape) == 1:
+                f.write(f32_bytes(n, std))
+                nbytes = 4 * n
+            else:
+                write_chunks(f, n, std)
+                nbytes = 2 * n
+            f.write(b"\0" * ((32 - nbytes % 32) % 32))
+
+def gguf_is_current(path):
+    """True if path is a GGUF this version writes (it has tokenizer.ggml.model, i.e. F32 norms too).
+    The metadata is the first kilobyte or so of the file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return False
+    return head[:4] == b"GGUF" and b"tokenizer.ggml.model" in head
 
 def main():
     ap = argparse.ArgumentParser()
@@ -147,7 +179,7 @@ def main():
                 print(f"writing {d}", file=sys.stderr); write_hf(s, d)
         if "gguf" in a.formats:
             p = os.path.join(a.out, f"{m}.gguf")
-            if not os.path.exists(p):
+            if not gguf_is_current(p):
                 print(f"writing {p}", file=sys.stderr); write_gguf(s, p)
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import argparse, json, os, platform, random, subprocess, sys, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_models import SHAPES, write_hf, write_gguf
+from make_models import SHAPES, write_hf, write_gguf, gguf_is_current
 
 def flops(s, T):
     H, qd, kd, F, V = s["hidden"], s["heads"] * s["head_dim"], s["kv"] * s["head_dim"], s["ffn"], s["vocab"]
@@ -88,7 +88,7 @@ def bench_model(a, s, m, T, variants, env, mdir, peak_wall, peak_cpu, res):
         f.write(" ".join(str(rnd.randrange(s["vocab"])) for _ in range(T)))
     for fmt in a.formats.split(","):
         path = os.path.join(mdir, f"{m}-hf") if fmt == "hf" else os.path.join(mdir, f"{m}.gguf")
-        if not os.path.exists(path if fmt == "gguf" else os.path.join(path, "model.safetensors")):
+        if not (gguf_is_current(path) if fmt == "gguf" else os.path.exists(os.path.join(path, "model.safetensors"))):
             print(f"writing {path}", flush=True)
             (write_hf if fmt == "hf" else write_gguf)(s, path)
         by_stats = {}
