@@ -16,15 +16,28 @@ cores to itself -- on a shared machine the wall-clock figures are mostly noise.
 OMP_WAIT_POLICY=passive keeps spinning threads from inflating CPU time.
 
   bench/run_bench.py --spectra build/spectra [--models smollm2,1b,8b] [--formats hf,gguf]
-                     [--T 4096,16384,32768] [--stats on,nobudget,off] [--llama-bench PATH]
+                     [--T 4096,16384,32768] [--stats on,nobudget,off] [--llama-bench PATH [--llama-reps 3]]
 
 --T takes several context lengths; a length beyond a shape's maximum context
 is skipped (the 1B shape goes to 131072). Attention is also reported on its
 own: its FLOPs (causal QK^T and PV) over the attention seconds of the forward
-pass, against the same GEMM peak. With --llama-bench (a llama.cpp
-`llama-bench` binary), every GGUF model is also run through
-`llama-bench -m FILE -p T -n 0 -t THREADS -fa 0 -o json` in the same run, and
-the ratio of Spectra's tokens/s to llama.cpp's is reported.
+pass, against the same GEMM peak.
+
+llama.cpp comparison: with --llama-bench (a llama.cpp `llama-bench` binary),
+every GGUF model is also run through
+  llama-bench -m FILE -p T -n 0 -t THREADS -r REPS -fa 0 -o json
+in the same run (REPS = --llama-reps, default 3; llama-bench adds one untimed
+warm-up), on the same file: make_models.py writes GGUFs llama.cpp loads (F32
+norm vectors, tokenizer.ggml.model = "none"). llama.cpp's tokens/s is
+n_prompt / (avg_ns * 1e-9): the rate of the mean time over the repetitions,
+the same definition as Spectra's T / forward_seconds. llama-bench's own
+avg_ts is the mean of the per-repetition rates, which is never below that
+and drifts upward when the repetitions' times vary, as they do on a loaded
+machine; results.json keeps it ("llama_bench": avg_ts, stddev_ts, avg_ns,
+stddev_ns, samples_ns) beside tokens_per_s. The ratio of Spectra's tokens/s
+to llama.cpp's is reported per run. If llama-bench fails, the reason (exit
+status or parse error, and the last lines of its stderr) is printed and
+stored as the entry's "failure", with tokens_per_s null.
 """
 import argparse, json, os, platform, random, subprocess, sys, threading, time
 
@@ -41,15 +54,33 @@ def attention_flops(s, T):
     """Causal QK^T and PV: 2 * T^2 * head_dim per head and layer (T^2/2 scores, 2 products, 2 FLOPs)."""
     return 2.0 * T * T * s["head_dim"] * s["heads"] * s["layers"]
 
-def llama_bench(exe, path, T, threads, env):
-    """llama.cpp's prompt-processing tokens/s on the same file (or None with the reason)."""
-    cmd = [exe, "-m", path, "-p", str(T), "-n", "0", "-t", str(threads), "-fa", "0", "-o", "json"]
+def llama_bench(exe, path, T, threads, reps, env):
+    """llama.cpp's prompt processing on the same file: (dict or None, command, failure reason or None).
+
+    tokens_per_s = n_prompt / mean time (llama-bench's avg_ns), the rate of the mean
+    time as Spectra's T / forward_seconds; llama-bench's own avg_ts (the mean of the
+    per-repetition rates, biased upward when the repetitions' times vary) is kept
+    beside it."""
+    cmd = [exe, "-m", path, "-p", str(T), "-n", "0", "-t", str(threads), "-r", str(reps), "-fa", "0", "-o", "json"]
+    how = " ".join(cmd)
+    p = None
     try:
-        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
-        rows = [r for r in json.loads(out) if r.get("n_prompt") == T and r.get("n_gen", 0) == 0]
-        return float(rows[0]["avg_ts"]), " ".join(cmd)
-    except (OSError, subprocess.CalledProcessError, ValueError, KeyError, IndexError) as e:
-        return None, f"{' '.join(cmd)}: {e}"
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise RuntimeError(f"exit status {p.returncode}")
+        rows = [r for r in json.loads(p.stdout) if r.get("n_prompt") == T and r.get("n_gen", 0) == 0]
+        if not rows:
+            raise RuntimeError(f"no row with n_prompt={T}, n_gen=0 in the JSON")
+        r = rows[0]
+        avg_ns = float(r["avg_ns"])
+        return {"tokens_per_s": T / (avg_ns * 1e-9), "avg_ns": avg_ns, "stddev_ns": r.get("stddev_ns"),
+                "samples_ns": r.get("samples_ns"), "avg_ts": r.get("avg_ts"), "stddev_ts": r.get("stddev_ts"),
+                "repetitions": reps}, how, None
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
+        tail = ""
+        if p is not None and p.stderr:
+            tail = " | stderr: " + " / ".join(l.strip() for l in p.stderr.strip().splitlines()[-5:])
+        return None, how, f"{e}{tail}"
 
 def run_polled(cmd, env):
     """Run cmd; return (rc, wall, cpu seconds, peak RssAnon MiB)."""
@@ -94,9 +125,17 @@ def bench_model(a, s, m, T, variants, env, mdir, peak_wall, peak_cpu, res):
         by_stats = {}
         lb = None
         if a.llama_bench and fmt == "gguf":
-            lb, how = llama_bench(a.llama_bench, path, T, a.threads, env)
-            res.setdefault("llama_bench", []).append({"model": s["name"], "T": T, "tokens_per_s": lb, "command": how})
-            print(f"llama-bench {s['name']} T={T}: " + (f"{lb:.1f} tokens/s" if lb else f"failed ({how})"), flush=True)
+            got, how, why = llama_bench(a.llama_bench, path, T, a.threads, a.llama_reps, env)
+            entry = {"model": s["name"], "T": T, "tokens_per_s": None, "command": how}
+            if got:
+                entry.update(got)
+                lb = got["tokens_per_s"]
+                print(f"llama-bench {s['name']} T={T}: {lb:.1f} tokens/s (n_prompt / mean time of {a.llama_reps} "
+                      f"repetitions; llama-bench's avg_ts {got['avg_ts']})", flush=True)
+            else:
+                entry["failure"] = why
+                print(f"llama-bench {s['name']} T={T}: failed: {how}: {why}", flush=True)
+            res.setdefault("llama_bench", []).append(entry)
         for stats in variants:
             out = os.path.join(a.out, f"run_{m}_{T}_{fmt}_{stats}")
             cmd = [a.spectra, "measure", "--model", path, "--tokens-file", tok, "--out", out, "--force",
@@ -150,6 +189,7 @@ def main():
     ap.add_argument("--T", default="4096", help="context lengths, comma-separated (e.g. 4096,16384,32768)")
     ap.add_argument("--stats", default="on,nobudget,off", help="statistics variants: on, nobudget, off")
     ap.add_argument("--llama-bench", default="", help="path of a llama.cpp llama-bench binary (GGUF runs)")
+    ap.add_argument("--llama-reps", type=int, default=3, help="llama-bench repetitions (-r) per prompt length")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--models-dir", default="", help="where the generated models live (default OUT/models)")
