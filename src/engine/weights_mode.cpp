@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -66,7 +67,12 @@ MemInfo parse_meminfo(std::string_view text) {
   return m;
 }
 
-MemInfo read_meminfo(const std::string& path) {
+MemInfo read_meminfo(const std::string& path_in) {
+  std::string path = path_in;
+  if (path.empty()) {
+    const char* test = std::getenv("SPECTRA_TEST_MEMINFO");
+    path = test && *test ? test : "/proc/meminfo";
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     MemInfo m;

@@ -40,7 +40,9 @@ struct MemInfo {
   std::string error;  // why not ok
 };
 MemInfo parse_meminfo(std::string_view text);
-MemInfo read_meminfo(const std::string& path = "/proc/meminfo");
+// Empty path: /proc/meminfo, or the file named by the environment variable
+// SPECTRA_TEST_MEMINFO when set (a test hook: the CLI tests fake a machine).
+MemInfo read_meminfo(const std::string& path = "");
 
 // Bytes of every matrix converted to the working type (bf16: 2 bytes per
 // element, fp32: 4): Q, K, V, O, gate, up, down of every layer and the output
