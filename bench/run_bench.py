@@ -139,7 +139,7 @@ def bench_model(a, s, m, T, variants, env, mdir, peak_wall, peak_cpu, res):
         for stats in variants:
             out = os.path.join(a.out, f"run_{m}_{T}_{fmt}_{stats}")
             cmd = [a.spectra, "measure", "--model", path, "--tokens-file", tok, "--out", out, "--force",
-                   "--threads", str(a.threads), "--precision", a.precision] + \
+                   "--threads", str(a.threads), "--precision", a.precision, "--weights", a.weights] + \
                   {"on": [], "nobudget": ["--no-budget"], "off": ["--stats-off"]}[stats]
             rc, wall, cpu, anon = run_polled(cmd, env)
             if rc != 0:
@@ -196,6 +196,9 @@ def main():
     ap.add_argument("--skip-gemm", action="store_true")
     ap.add_argument("--torch", default="smollm2", help="shapes for the PyTorch comparison ('' = none)")
     ap.add_argument("--precision", default="auto", help="auto | bf16 | fp32 (spectra measure --precision)")
+    ap.add_argument("--weights", default="streaming",
+                    help="auto | resident | streaming (spectra measure --weights); default streaming: the per-layer "
+                         "conversion inside the timed forward pass, as in the earlier results")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     env = dict(os.environ, OMP_WAIT_POLICY="passive")

@@ -28,7 +28,7 @@ void run(const GenerateArgs& a) {
   engine::EngineOptions eo;
   eo.precision = engine::parse_precision(a.precision);
   eo.threads = a.threads;
-  eo.resident_weights = true;
+  eo.weights = engine::WeightsMode::Resident;
   engine::Engine eng(*model, eo);
   if (!eng.precision_note().empty()) std::fprintf(stderr, "spectra generate: %s\n", eng.precision_note().c_str());
 

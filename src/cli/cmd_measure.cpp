@@ -32,6 +32,7 @@ struct MeasureArgs {
   int64_t context = 0;
   int64_t prefill_chunk = 4096;
   std::string precision = "auto";
+  std::string weights = "auto";
   int threads = 0;
   std::string raw_format = "npy";
   bool force = false;
@@ -61,6 +62,7 @@ void run(const MeasureArgs& a) {
   if (sources != 1) throw Error("measure: give exactly one of --tokens, --tokens-file, --text-file");
   if (a.raw_format != "npy" && a.raw_format != "csv") throw Error("--raw-format: expected npy or csv");
   const engine::Precision prec = engine::parse_precision(a.precision);
+  const engine::WeightsMode wmode = engine::parse_weights_mode(a.weights, "--weights");
   if (!(a.budget_mass > 0 && a.budget_mass < 1))
     throw Error("--budget-mass: must be a mass P with 0 < P < 1 (got " + std::to_string(a.budget_mass) + ")");
   if (fs::exists(a.out) && !a.force)
@@ -95,6 +97,8 @@ void run(const MeasureArgs& a) {
   eo.prefill_chunk = a.prefill_chunk;
   eo.budget_mass = static_cast<float>(a.budget_mass);
   eo.budget_stat = !a.no_budget;
+  eo.weights = wmode;
+  eo.window_tokens_hint = static_cast<int64_t>(ids.size());
   const bool long_window = ids.size() >= 1024;
   const bool tty = ::isatty(2);
   eo.progress = [&](int done, int total) {
@@ -107,6 +111,8 @@ void run(const MeasureArgs& a) {
   engine::Engine eng(*model, eo);
   eng.validate_tokens(ids);
   if (!eng.precision_note().empty()) std::fprintf(stderr, "spectra measure: %s\n", eng.precision_note().c_str());
+  const engine::WeightsDecision& wd = eng.weights_decision();
+  std::fprintf(stderr, "spectra measure: weights %s: %s\n", engine::to_string(wd.mode), wd.reason.c_str());
 
   fs::create_directories(a.out);
   const std::string tuple_path = a.out + (a.raw_format == "csv" ? "/tuples.csv" : "/tuples.npy");
@@ -133,6 +139,15 @@ void run(const MeasureArgs& a) {
   s["precision"] = {{"requested", engine::to_string(prec)},
                     {"used", engine::to_string(eng.precision())},
                     {"note", eng.precision_note()}};
+  // The resolved mode: streaming and resident weights may round a matmul
+  // differently (a few ulps), so the numbers depend on it.
+  s["weights"] = {{"requested", engine::to_string(wmode)},
+                  {"used", engine::to_string(wd.mode)},
+                  {"reason", wd.reason},
+                  {"converted_bytes", wd.converted_bytes},
+                  {"window_bytes", wd.window_bytes},
+                  {"mem_available_bytes", wmode == engine::WeightsMode::Auto ? nlohmann::json(wd.available_bytes)
+                                                                             : nlohmann::json(nullptr)}};
   s["threads"] = eng.threads();
   s["prefill_chunk"] = a.prefill_chunk;
   s["budget"] = {{"on", !a.no_budget}, {"mass", a.budget_mass}};
@@ -178,6 +193,12 @@ void register_measure(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--no-budget", a->no_budget, "Do not compute k_budget (NaN in the tuple file; saves its cost)");
   cmd->add_option("--precision", a->precision, "bf16, fp32 or auto (bf16 where the CPU supports it)");
+  cmd->add_option("--weights", a->weights,
+                  "Converted weights: auto (resident when 2 x the converted model + the window's activations fit in "
+                  "MemAvailable), resident (all layers converted once and kept), streaming (each layer converted "
+                  "when reached)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "resident", "streaming"}));
   cmd->add_option("--threads", a->threads, "Threads (default: all cores)");
   cmd->add_option("--raw-format", a->raw_format, "Tuple file format: npy or csv");
   cmd->add_flag("--force", a->force, "Overwrite the files of an existing output folder");

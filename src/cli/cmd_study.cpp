@@ -36,6 +36,9 @@ const std::map<std::string, std::string>& key_help() {
       {"min_tokens", "Skip windows shorter than this (default 0: short windows are used with a warning)"},
       {"precision", "Matmul precision: auto (bf16 when the CPU has it), bf16, fp32"},
       {"threads", "Threads for the forward pass and the statistics (default 0: all cores)"},
+      {"weights", "Converted weights: auto (default: resident when 2 x the converted model + a window's activations "
+                  "fit in MemAvailable; resolved once per run folder), resident (converted once and kept), streaming "
+                  "(each layer converted when reached, every window)"},
       {"raw_format", "Tuple file format: npy (default) or csv"},
       {"analysis.min_position", "Positions excluded at the start of each window (default 16)"},
       {"analysis.permutations", "Shuffles per head for the null controls (default 100)"},

@@ -77,14 +77,16 @@ struct Engine::Impl {
   std::string note;
   int threads;
   Rope rope;
+  WeightsDecision weights_decision;
   LayerWeights weights;
   // Activations, reused across calls.
   Buffer x, xb, q, k, v, att, gate, up, logits, stats;
 
-  Impl(const Model& m, const EngineOptions& o, Precision p, std::string n, int th)
+  Impl(const Model& m, const EngineOptions& o, Precision p, std::string n, int th, WeightsDecision wd)
       : model(m), opt(o), precision(p), note(std::move(n)), threads(th),
-        rope(m.desc().rope, m.desc().rope_layout, m.desc().head_dim),
-        weights(m, p == Precision::BF16 ? WType::BF16 : WType::F32, o.resident_weights) {}
+        rope(m.desc().rope, m.desc().rope_layout, m.desc().head_dim), weights_decision(std::move(wd)),
+        weights(m, p == Precision::BF16 ? WType::BF16 : WType::F32,
+                weights_decision.mode == WeightsMode::Resident) {}
 };
 
 static Precision resolve_and_note(Precision p, std::string& note) { return resolve_precision(p, &note); }
@@ -100,7 +102,15 @@ Engine::Engine(const Model& model, const EngineOptions& opt) {
   omp_set_num_threads(th);
   std::string note;
   Precision p = resolve_and_note(opt.precision, note);
-  impl_ = std::make_unique<Impl>(model, opt, p, note, th);
+  const bool bf16 = p == Precision::BF16;
+  const int64_t window = opt.window_tokens_hint > 0 ? opt.window_tokens_hint
+                         : d.max_context > 0        ? d.max_context
+                                                    : 4096;
+  WeightsDecision wd = decide_weights_mode(
+      opt.weights, converted_weight_bytes(model, bf16),
+      window_activation_bytes(d, window, opt.prefill_chunk, th, opt.budget_stat, bf16),
+      opt.weights == WeightsMode::Auto ? read_meminfo() : MemInfo{});
+  impl_ = std::make_unique<Impl>(model, opt, p, note, th, std::move(wd));
 }
 
 Engine::~Engine() = default;
@@ -108,6 +118,8 @@ const ModelDesc& Engine::desc() const { return impl_->model.desc(); }
 Precision Engine::precision() const { return impl_->precision; }
 int Engine::threads() const { return impl_->threads; }
 std::string Engine::precision_note() const { return impl_->note; }
+WeightsMode Engine::weights_mode() const { return impl_->weights_decision.mode; }
+const WeightsDecision& Engine::weights_decision() const { return impl_->weights_decision; }
 
 void Engine::validate_tokens(std::span<const int32_t> tokens) const {
   const int vocab = desc().vocab;

@@ -21,6 +21,7 @@
 #include "engine/cpu.hpp"
 #include "engine/kv_cache.hpp"
 #include "engine/probe.hpp"
+#include "engine/weights_mode.hpp"
 #include "formats/weights.hpp"
 
 namespace spectra::engine {
@@ -28,7 +29,13 @@ namespace spectra::engine {
 struct EngineOptions {
   Precision precision = Precision::Auto;  // resolved against the CPU
   int threads = 0;                        // 0: all cores
-  bool resident_weights = false;  // convert all layers once (generation); default: per layer as reached
+  // Streaming (default): each layer converted when the pass reaches it;
+  // Resident: all converted once (generation, multi-window runs); Auto:
+  // resident when the converted model fits in memory (weights_mode.hpp),
+  // judged for a window of window_tokens_hint tokens (0: the model's
+  // context, else 4096). Engine::weights_mode() is the resolved mode.
+  WeightsMode weights = WeightsMode::Streaming;
+  int64_t window_tokens_hint = 0;
   AttnBlocking blocking{};
   int64_t logits_chunk_floats = int64_t{32} << 20;  // bound on one lm-head chunk (rows × vocab rows)
   // Chunked prefill: each layer runs over the window in query chunks of at
@@ -78,6 +85,8 @@ class Engine {
   Precision precision() const;  // resolved
   int threads() const;
   std::string precision_note() const;  // why bf16 was not used, if so
+  WeightsMode weights_mode() const;    // resolved: Resident or Streaming
+  const WeightsDecision& weights_decision() const;  // why, with the bytes
   // Run tokens at positions cache->size() .. (0 without a cache). With a
   // cache, K/V are appended and earlier positions are attended to.
   ForwardResult forward(std::span<const int32_t> tokens, const ForwardOptions& fo, KVCache* cache = nullptr);

@@ -1,7 +1,7 @@
 #pragma once
 // Greedy generation with a KV cache: the prompt is prefilled in one forward
 // call, then one token per call. Use an Engine built with
-// resident_weights = true (weights converted once, not per step).
+// weights = WeightsMode::Resident (weights converted once, not per step).
 #include <cstdint>
 #include <functional>
 #include <span>

@@ -1,9 +1,12 @@
 #pragma once
-// Per-layer weight preparation. Streaming mode (the default, for measure):
-// a layer's matrices are dequantized/converted and reordered when the pass
+// Per-layer weight preparation (the mode: EngineOptions::weights, see
+// weights_mode.hpp). Streaming mode: a layer's matrices are
+// dequantized/converted and reordered for the call's M rows when the pass
 // reaches the layer, into buffers reused by every layer, so only one layer's
-// worth of converted weights exists at a time. Resident mode (generate):
-// every layer is converted once, in the plain layout usable for any M.
+// worth of converted weights exists at a time. Resident mode (generate;
+// measure/study when `auto` finds the memory): every layer is converted once,
+// in the plain layout usable for any M. The two layouts may make oneDNN round
+// a product differently (a few ulps; tests/engine/test_weights_mode.cpp).
 #include <cstdint>
 #include <vector>
 

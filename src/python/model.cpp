@@ -38,7 +38,7 @@ engine::Engine& PyModel::generation_engine() {
     engine::EngineOptions eo;
     eo.precision = precision_;
     eo.threads = threads_;
-    eo.resident_weights = true;
+    eo.weights = engine::WeightsMode::Resident;
     eo.progress = [this](int, int) {
       if (between_layers_) between_layers_();
     };

@@ -172,6 +172,15 @@ FinalizeResult finalize_study(const FinalizeInput& in) {
                     {"used", first.value("precision", "")},
                     {"note", first.value("precision_note", "")}};
   s["threads"] = first.value("threads", 0);
+  s["weights"] = {{"requested", c.weights},
+                  {"used", first.value("weights", "streaming")},
+                  {"reason", plan.weights.reason}};
+  for (const auto& e : entries)
+    if (e.value("weights", "streaming") != first.value("weights", "streaming")) {
+      warn("the windows were measured with different weights modes (" + first.value("weights", "streaming") +
+           " and " + e.value("weights", "streaming") + "): their last bits differ from a run with one mode");
+      break;
+    }
   for (const auto& e : entries)
     if (e.value("threads", 0) != first.value("threads", 0) || e.value("precision", "") != first.value("precision", "")) {
       warn("the windows were measured with different thread counts or precisions (e.g. " +

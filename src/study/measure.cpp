@@ -38,6 +38,7 @@ MeasureResult measure_windows(const StudyPlan& plan, const std::vector<int>& tod
   eo.threads = plan.config.threads;
   eo.budget_mass = static_cast<float>(plan.config.budget_mass);
   eo.budget_stat = plan.config.budget;
+  eo.weights = plan.weights.mode;  // resolved by run_study (never Auto here)
   eo.progress = [&](int done, int total) {
     progress.update(total > 0 ? cur_tokens * done / total : 0);
     if (done == (total + 1) / 2) kill_point("mid-write", cur_window);
@@ -91,6 +92,7 @@ MeasureResult measure_windows(const StudyPlan& plan, const std::vector<int>& tod
                      {"precision", engine::to_string(eng->precision())},
                      {"precision_note", eng->precision_note()},
                      {"threads", eng->threads()},
+                     {"weights", engine::to_string(eng->weights_mode())},
                      {"process", o.process}});
     kill_point("after-window", w);
     progress.finish_window();

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/weights_mode.hpp"
 #include "spectra_version.hpp"
 #include "study/provenance.hpp"
 #include "study/run_folder.hpp"
@@ -45,6 +46,9 @@ json manifest_json(const StudyPlan& plan, const json& fp, const std::string& pla
           {"tool", tool_provenance()},
           {"plan_id", plan_id},
           {"windows", plan.window_count()},
+          {"weights", {{"requested", plan.config.weights},
+                       {"resolved", engine::to_string(plan.weights.mode)},
+                       {"reason", plan.weights.reason}}},
           {"fingerprint", fp}};
 }
 
@@ -113,6 +117,22 @@ json read_manifest(const fs::path& p) {
 }
 
 }  // namespace
+
+std::string saved_weights_mode(const std::string& run_dir) {
+  const fs::path p = fs::path(run_dir) / kManifestFile;
+  std::error_code ec;
+  if (!fs::exists(p, ec)) return "";
+  try {
+    const json m = json::parse(read_text(p));
+    const json& fp = m.at("fingerprint");
+    const std::string w = fp.is_object() && fp.contains("weights") && fp["weights"].is_string()
+                              ? fp["weights"].get<std::string>()
+                              : "streaming";
+    return w == "resident" ? "resident" : "streaming";
+  } catch (const std::exception&) {
+    return "";  // unreadable: open_run_folder reports it
+  }
+}
 
 StudyConfig load_saved_config(const std::string& run_dir) {
   fs::path run(run_dir);

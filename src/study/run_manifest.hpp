@@ -37,6 +37,11 @@ struct RunManifest {
 RunManifest open_run_folder(const StudyPlan& plan, const nlohmann::ordered_json& fingerprint, JoinMode mode,
                             bool force, const LogFn& log, const LogFn& warn);
 
+// The weights mode a run folder's study.json records ("resident" or
+// "streaming": its fingerprint's "weights", absent = streaming); empty when
+// RUN_DIR holds no readable study.json (a fresh folder).
+std::string saved_weights_mode(const std::string& run_dir);
+
 // The configuration saved in RUN_DIR (config.toml) for --resume; throws a
 // clear error when RUN_DIR is not a resumable run folder.
 StudyConfig load_saved_config(const std::string& run_dir);

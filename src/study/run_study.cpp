@@ -155,12 +155,25 @@ StudyOutcome run_study(const StudyConfig& cfg_in, const StudyRunOptions& opt) {
   out.documents = plan.corpus.documents.size();
   out.windows = plan.windows.windows.size();
   out.tokens = plan.windows.total_tokens;
-  if (opt.dry_run) return out;
   const fs::path run(c.out);
+  const JoinMode mode = opt.resume ? JoinMode::Resume : opt.shard >= 0 ? JoinMode::Join : JoinMode::Fresh;
+  // The weights mode, resolved once (rank 0) and part of the fingerprint.
+  if (root) {
+    const std::string saved = mode == JoinMode::Fresh ? "" : saved_weights_mode(c.out);
+    plan.weights = resolve_weights(plan, saved, c.weights == "auto" ? engine::read_meminfo() : engine::MemInfo{});
+  }
+  if (group.distributed() && !opt.dry_run) {
+    const json w = json::parse(group.broadcast(json({{"mode", engine::to_string(plan.weights.mode)},
+                                                     {"reason", plan.weights.reason}}).dump()));
+    plan.weights.mode = engine::parse_weights_mode(w.value("mode", ""), "weights");
+    plan.weights.reason = w.value("reason", "") + (root ? "" : " (rank 0's decision)");
+  }
+  if (root)
+    log("study: weights " + std::string(engine::to_string(plan.weights.mode)) + ": " + plan.weights.reason);
+  if (opt.dry_run) return out;
   const json fingerprint = plan_fingerprint(plan);
 
   // The run folder: rank 0 (or the only process) opens it; other ranks join after it.
-  const JoinMode mode = opt.resume ? JoinMode::Resume : opt.shard >= 0 ? JoinMode::Join : JoinMode::Fresh;
   RunManifest manifest;
   std::string opened_error;
   if (root) {

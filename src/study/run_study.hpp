@@ -24,6 +24,10 @@
 //  - MPI ranks: rank 0 opens RUN_DIR (fresh or resumed) and broadcasts the
 //    windows to measure; all ranks take them dynamically; after a barrier
 //    rank 0 analyses.
+// The weights mode (config `weights`) is resolved before the fingerprint, by
+// rank 0 (broadcast to the other ranks): "auto" keeps what an existing run
+// folder's study.json records (resume, join), else applies the Auto rule
+// (engine/weights_mode.hpp) to this machine's MemAvailable; see study_plan.hpp.
 // Every file is written atomically; RUN_DIR/INCOMPLETE exists until the end
 // and says what happened after an interruption or error; summary.json exists
 // only when the study completed. Resumed, sharded and distributed runs give

@@ -61,6 +61,7 @@ const std::vector<KeyDef>& key_defs() {
     d.push_back(def("min_tokens", Kind::Int, 0, 1 << 24));
     d.push_back(def("precision", Kind::Choice, 0, 0, {"auto", "bf16", "fp32"}));
     d.push_back(def("threads", Kind::Int, 0, 4096));
+    d.push_back(def("weights", Kind::Choice, 0, 0, {"auto", "resident", "streaming"}));
     d.push_back(def("budget_mass", Kind::Float));
     d.push_back(def("budget", Kind::Bool));
     d.push_back(def("raw_format", Kind::Choice, 0, 0, {"npy", "csv"}));
@@ -299,6 +300,7 @@ void set_study_key(StudyConfig& c, const std::string& key, const Value& v) {
   else if (key == "min_tokens") c.min_tokens = static_cast<int>(v.get<int64_t>());
   else if (key == "precision") c.precision = v.get<std::string>();
   else if (key == "threads") c.threads = static_cast<int>(v.get<int64_t>());
+  else if (key == "weights") c.weights = v.get<std::string>();
   else if (key == "budget_mass") c.budget_mass = v.get<double>();
   else if (key == "budget") c.budget = v.get<bool>();
   else if (key == "raw_format") c.raw_format = v.get<std::string>() == "csv" ? RawFormat::Csv : RawFormat::Npy;
@@ -488,6 +490,7 @@ std::string to_toml(const StudyConfig& c, const std::vector<std::string>& header
   o << "min_tokens = " << c.min_tokens << "\n";
   o << "precision = " << toml_string(c.precision) << "\n";
   o << "threads = " << c.threads << "\n";
+  o << "weights = " << toml_string(c.weights) << "\n";
   o << "budget_mass = " << fmt_double(c.budget_mass) << "\n";
   o << "budget = " << (c.budget ? "true" : "false") << "\n";
   o << "raw_format = " << toml_string(to_string(c.raw_format)) << "\n\n";
@@ -498,7 +501,7 @@ std::string to_toml(const StudyConfig& c, const std::vector<std::string>& header
 bool operator==(const StudyConfig& a, const StudyConfig& b) {
   return a.model == b.model && a.corpus == b.corpus && a.out == b.out && a.context == b.context &&
          a.windows == b.windows && a.min_tokens == b.min_tokens && a.precision == b.precision &&
-         a.threads == b.threads && a.budget_mass == b.budget_mass && a.budget == b.budget && a.raw_format == b.raw_format && a.analysis.to_json() == b.analysis.to_json() &&
+         a.threads == b.threads && a.weights == b.weights && a.budget_mass == b.budget_mass && a.budget == b.budget && a.raw_format == b.raw_format && a.analysis.to_json() == b.analysis.to_json() &&
          a.analysis.threads == b.analysis.threads;
 }
 

@@ -12,6 +12,7 @@
 //   min_tokens = 0              # skip windows shorter than this (shorter than context: used with a warning)
 //   precision = "auto"          # "auto" (bf16 when the CPU has it) | "bf16" | "fp32"
 //   threads = 0                 # 0 = all cores (forward pass and statistics)
+//   weights = "auto"            # converted weights: "auto" | "resident" | "streaming" (engine/weights_mode.hpp)
 //   budget_mass = 0.9           # P of the attention-budget statistic k_budget (0 < P < 1)
 //   budget = true               # false: k_budget is not computed (NaN; saves its cost)
 //   raw_format = "npy"          # the tuple file: "npy" | "csv"
@@ -52,6 +53,10 @@ struct StudyConfig {
   int min_tokens = 0;
   std::string precision = "auto";
   int threads = 0;
+  // engine::EngineOptions::weights: "auto" (resolved once per run folder,
+  // see run_study.hpp), "resident" or "streaming". The requested value
+  // changes no number; the resolved mode is in the plan's fingerprint.
+  std::string weights = "auto";
   double budget_mass = 0.9;  // engine::EngineOptions::budget_mass
   bool budget = true;        // engine::EngineOptions::budget_stat
   RawFormat raw_format = RawFormat::Npy;

@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "engine/cpu.hpp"
+#include "engine/forward.hpp"
 #include "study/provenance.hpp"
 #include "study/run_folder.hpp"
 #include "study/study_paths.hpp"
@@ -32,11 +34,17 @@ std::string absolute(const std::string& p) {
 // The configuration keys that decide the numbers: everything but the output
 // folder and the statistics' thread count (the analysis gives identical
 // results for any; the forward pass's rounding does depend on its threads).
+// `weights` is left out too: the requested mode changes no number, the
+// resolved one is a fingerprint key of its own (study_plan.hpp).
 std::string canonical_config(const StudyConfig& c) {
   StudyConfig k = c;
   k.out.clear();
   k.analysis.threads = 0;
-  return to_toml(k);
+  std::istringstream in(to_toml(k));
+  std::string out, l;
+  while (std::getline(in, l))
+    if (l.rfind("weights = ", 0) != 0) out += l + "\n";
+  return out;
 }
 
 // Model files without their path; the mtime only where the whole file is not
@@ -146,16 +154,48 @@ json plan_fingerprint(const StudyPlan& plan) {
     h.update(&n, sizeof n);
     h.update(w.tokens.data(), w.tokens.size() * sizeof(int32_t));
   }
-  return {{"config", canonical_config(plan.config)},
-          {"model", model_fingerprint(plan.config.model)},
-          {"corpus", corpus},
-          {"windows", {{"count", plan.windows.windows.size()},
-                       {"tokens", plan.windows.total_tokens},
-                       {"sha256", h.hex()}}}};
+  json fp = {{"config", canonical_config(plan.config)},
+             {"model", model_fingerprint(plan.config.model)},
+             {"corpus", corpus},
+             {"windows", {{"count", plan.windows.windows.size()},
+                          {"tokens", plan.windows.total_tokens},
+                          {"sha256", h.hex()}}}};
+  if (plan.weights.mode == engine::WeightsMode::Resident) fp["weights"] = "resident";
+  return fp;
+}
+
+engine::WeightsDecision resolve_weights(const StudyPlan& plan, const std::string& saved, const engine::MemInfo& mem) {
+  const StudyConfig& c = plan.config;
+  const engine::WeightsMode requested = engine::parse_weights_mode(c.weights, "weights");
+  const bool bf16 = engine::resolve_precision(engine::parse_precision(c.precision)) == engine::Precision::BF16;
+  int64_t longest = 0;
+  for (const auto& w : plan.windows.windows) longest = std::max<int64_t>(longest, static_cast<int64_t>(w.tokens.size()));
+  if (longest == 0) longest = c.context;
+  const int threads = c.threads > 0 ? c.threads : engine::hardware_threads();
+  const uint64_t converted = engine::converted_weight_bytes(*plan.model, bf16);
+  const uint64_t window = engine::window_activation_bytes(plan.model->desc(), longest, engine::EngineOptions{}.prefill_chunk,
+                                                          threads, c.budget, bf16);
+  if (requested == engine::WeightsMode::Auto && !saved.empty()) {
+    engine::WeightsDecision now = engine::decide_weights_mode(engine::WeightsMode::Auto, converted, window, mem);
+    engine::WeightsDecision d = now;
+    d.mode = engine::parse_weights_mode(saved, "study.json weights");
+    d.reason = "auto: resolved to " + saved + " when this run folder was created (study.json); kept so that every "
+               "window is measured alike";
+    if (d.mode != now.mode) d.reason += " (now it would resolve to " + std::string(engine::to_string(now.mode)) + ": " +
+                                        now.reason.substr(std::string("auto: ").size()) + ")";
+    return d;
+  }
+  return engine::decide_weights_mode(requested, converted, window,
+                                     requested == engine::WeightsMode::Auto ? mem : engine::MemInfo{});
 }
 
 std::vector<std::string> fingerprint_differences(const json& saved, const json& now) {
   std::vector<std::string> d;
+  // The resolved weights mode (absent: streaming).
+  const std::string ws = saved.value("weights", "streaming"), wn = now.value("weights", "streaming");
+  if (ws != wn)
+    d.push_back("weights: the windows were measured with " + ws + " weights, this run would use " + wn +
+                " (the two round differently in the last bits)");
   // Configuration: name the lines that differ.
   if (saved.value("config", "") != now.value("config", "")) {
     auto a = lines_of(saved.value("config", "")), b = lines_of(now.value("config", ""));

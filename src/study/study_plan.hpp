@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/weights_mode.hpp"
 #include "formats/weights.hpp"
 #include "study/corpus.hpp"
 #include "study/study_config.hpp"
@@ -34,6 +35,7 @@ struct StudyPlan {
   Corpus corpus;
   WindowPlan windows;
   std::vector<std::string> warnings;  // corpus and window warnings
+  engine::WeightsDecision weights;    // resolved (Resident or Streaming): run_study sets it before the fingerprint
   double seconds_open_model = 0, seconds_corpus = 0;
 
   int window_count() const { return static_cast<int>(windows.windows.size()); }
@@ -45,6 +47,13 @@ StudyConfig resolve_defaults(const StudyConfig& cfg);
 
 // Builds the plan; `warn` receives each warning (they are kept in the plan too).
 StudyPlan plan_study(const StudyConfig& cfg, const LogFn& log, const LogFn& warn);
+
+// config.weights resolved for this plan: "resident"/"streaming" as given;
+// "auto" keeps `saved` ("resident"/"streaming": what the run folder's
+// study.json records) when given, else applies the Auto rule with `mem`
+// for the plan's longest window (the engine's default prefill chunk, the
+// configured threads, the resolved precision).
+engine::WeightsDecision resolve_weights(const StudyPlan& plan, const std::string& saved, const engine::MemInfo& mem);
 
 // The fingerprint described above (deterministic JSON).
 nlohmann::ordered_json plan_fingerprint(const StudyPlan& plan);

@@ -79,7 +79,7 @@ def main():
 
     out = os.path.join(work, "out")
     cmd = [exe, "measure", "--model", model, "--tokens-file", tok, "--precision", "fp32", "--threads", str(threads),
-           "--prefill-chunk", str(C), "--out", out, "--force"]
+           "--prefill-chunk", str(C), "--weights", "streaming", "--out", out, "--force"]  # the formula's weights lines are streaming's
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     peak = 0
     while proc.poll() is None:

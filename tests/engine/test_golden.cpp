@@ -64,10 +64,11 @@ struct Run {
   ForwardResult res;
 };
 
-Run run(const Model& m, Precision p, AttnBlocking b = {}) {
+Run run(const Model& m, Precision p, AttnBlocking b = {}, WeightsMode wm = WeightsMode::Streaming) {
   EngineOptions eo;
   eo.precision = p;
   eo.blocking = b;
+  eo.weights = wm;
   Engine eng(m, eo);
   TupleCollector col;
   ForwardOptions fo;
@@ -85,11 +86,11 @@ size_t index_of(const ModelDesc& d, int layer, int head, int pos, int T) {
   return (static_cast<size_t>(layer) * d.n_heads + head) * T + pos;
 }
 
-void expect_fp32_golden(const Model& m, AttnBlocking b = {}) {
+void expect_fp32_golden(const Model& m, AttnBlocking b = {}, WeightsMode wm = WeightsMode::Streaming) {
   const Golden& g = golden();
   const int T = static_cast<int>(g.tokens.size());
   ASSERT_EQ(T, 256);
-  Run r = run(m, Precision::FP32, b);
+  Run r = run(m, Precision::FP32, b, wm);
   const ModelDesc& d = m.desc();
   ASSERT_EQ(r.rows.size(), g.probe.size());
   double e_qn = 0, e_H = 0, e_lg = 0;
@@ -127,8 +128,8 @@ void expect_fp32_golden(const Model& m, AttnBlocking b = {}) {
     e_nll = std::max(e_nll, std::abs(r.res.nll[t] - ref));
   }
   const double gold_ppl = std::exp(gold_nll / (T - 1));
-  std::printf("[golden fp32 %s] max rel err q_norm %.3g, max abs err entropy %.3g nats, logits %.3g, nll %.3g; ppl %.4f (golden %.4f)\n",
-              d.format.c_str(), e_qn, e_H, e_lg, e_nll, r.res.perplexity(), gold_ppl);
+  std::printf("[golden fp32 %s, %s weights] max rel err q_norm %.3g, max abs err entropy %.3g nats, logits %.3g, nll %.3g; ppl %.4f (golden %.4f)\n",
+              d.format.c_str(), to_string(wm), e_qn, e_H, e_lg, e_nll, r.res.perplexity(), gold_ppl);
   EXPECT_LE(e_nll, 1e-3);
   EXPECT_NEAR(r.res.perplexity(), gold_ppl, 1e-3 * gold_ppl);
   EXPECT_LE(e_qn, 1e-4);
@@ -196,6 +197,18 @@ TEST(Golden, GgufFp32) {
   expect_fp32_golden(*m);
 }
 
+// Resident weights (plain layout) against the same golden and tolerances:
+// not bit-identical to streaming (tests/engine/test_weights_mode.cpp).
+TEST(Golden, HfFp32ResidentWeights) {
+  auto m = open_model(kShared + "/models/stories260k");
+  expect_fp32_golden(*m, {}, WeightsMode::Resident);
+}
+
+TEST(Golden, GgufFp32ResidentWeights) {
+  auto m = open_model(kShared + "/models/stories260k.gguf");
+  expect_fp32_golden(*m, {}, WeightsMode::Resident);
+}
+
 TEST(Golden, HfBf16) {
   auto m = open_model(kShared + "/models/stories260k");
   expect_bf16_golden(*m);
@@ -216,7 +229,7 @@ TEST(Golden, ResidentWeightsAndKvCacheMatchPrefill) {
   ForwardOptions fo;
   fo.keep_logits = true;
   auto full = a.forward(toks, fo);
-  eo.resident_weights = true;
+  eo.weights = WeightsMode::Resident;
   Engine b(m, eo);
   KVCache cache(m.desc(), 256);
   // 100 tokens, then 1, then the rest.

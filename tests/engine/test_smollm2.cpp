@@ -79,7 +79,7 @@ TEST(SmolLM2, GenerateIsDeterministicAndValid) {
   const std::string prompt = "The capital of France is";
   auto ids = tok->encode(prompt, model->desc().add_bos && tok->bos_id() >= 0);
   EngineOptions eo;
-  eo.resident_weights = true;
+  eo.weights = WeightsMode::Resident;
   Engine eng(*model, eo);
   GenerateOptions go;
   go.max_new_tokens = 24;

@@ -188,6 +188,21 @@ TEST(StudyResume, ChangedCorpusModelOrConfigurationIsRefused) {
   r = resume(run);
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("configuration: was 'budget_mass = 0.9'"), std::string::npos) << r.output;
+  // ... or the weights mode: "auto" resolved to one mode when the folder was
+  // made (study.json), and the other rounds differently in the last bits.
+  const std::string resolved = read_file(run / "study.json").find("\"weights\": \"resident\"") != std::string::npos
+                                   ? "resident"
+                                   : "streaming";
+  const std::string other = resolved == "resident" ? "streaming" : "resident";
+  edited = config;
+  edited.replace(edited.find("weights = \"auto\""), 16, "weights = \"" + other + "\"");
+  write_file(run / "config.toml", edited);
+  r = resume(run);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("weights: the windows were measured with " + resolved + " weights, this run would use " +
+                          other),
+            std::string::npos)
+      << r.output;
   write_file(run / "config.toml", config);
 
   // Flags cannot change a resumed study.
@@ -197,11 +212,22 @@ TEST(StudyResume, ChangedCorpusModelOrConfigurationIsRefused) {
   r = run_shell(exe() + " study --resume '" + run.string() + "' --budget-mass 0.5");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("--budget-mass cannot change it"), std::string::npos) << r.output;
+  r = run_shell(exe() + " study --resume '" + run.string() + "' --weights " + other);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("--weights cannot change it"), std::string::npos) << r.output;
 
-  // Nothing was mixed: the journal is untouched, and the restored inputs resume to the baseline's tables.
+  // Nothing was mixed: the journal is untouched, and the restored inputs resume to the baseline's tables,
+  // even on a machine whose memory would now resolve "auto" the other way: the folder's mode is kept.
   EXPECT_EQ(read_file(run / "journal" / "000001.json"), journal1);
-  r = resume(run);
+  write_file(d / "meminfo", resolved == "resident" ? "MemAvailable: 1 kB\n" : "MemAvailable: 999999999999 kB\n");
+  r = run_shell("SPECTRA_TEST_MEMINFO='" + (d / "meminfo").string() + "' " + exe() + " study --resume '" +
+                run.string() + "' --no-report --progress lines");
   ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("study: weights " + resolved + ": auto: resolved to " + resolved +
+                          " when this run folder was created (study.json); kept"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("now it would resolve to " + other), std::string::npos) << r.output;
   expect_same_tables(b.run, run, "restored inputs", {"docs.csv"});  // docs.csv names the corpus copy's files
 }
 

@@ -31,6 +31,7 @@ TEST(StudyConfig, Defaults) {
   EXPECT_EQ(c.min_tokens, 0);
   EXPECT_EQ(c.precision, "auto");
   EXPECT_EQ(c.threads, 0);
+  EXPECT_EQ(c.weights, "auto");
   EXPECT_EQ(c.raw_format, RawFormat::Npy);
   EXPECT_DOUBLE_EQ(c.analysis.r_threshold, 0.5);
   EXPECT_DOUBLE_EQ(c.analysis.alpha, 0.01);
@@ -49,6 +50,7 @@ windows = "all"
 min_tokens = 64
 precision = "fp32"
 threads = 2
+weights = "streaming"
 raw_format = "csv"
 
 [analysis]
@@ -73,6 +75,7 @@ meaningful_fraction = 1
   EXPECT_EQ(c.min_tokens, 64);
   EXPECT_EQ(c.precision, "fp32");
   EXPECT_EQ(c.threads, 2);
+  EXPECT_EQ(c.weights, "streaming");
   EXPECT_EQ(c.raw_format, RawFormat::Csv);
   EXPECT_EQ(c.analysis.min_position, 4);
   EXPECT_EQ(c.analysis.permutations, 20);
@@ -116,6 +119,11 @@ TEST(StudyConfig, BadValuesNameKeyAndLine) {
                                          {"precision = \"fp8\"\n", "precision", 1},
                                          {"threads = -1\n", "threads", 1},
                                          {"raw_format = \"parquet\"\n", "raw_format", 1},
+                                         {"weights = \"always\"\n", "weights", 1},
+                                         {"\n\nweights = \"Resident\"\n", "weights", 3},
+                                         {"weights = true\n", "weights", 1},
+                                         {"weights = [\"auto\"]\n", "weights", 1},
+                                         {"weights = \"\"\n", "weights", 1},
                                          {"budget_mass = 1.0\n", "budget_mass", 1},
                                          {"\nbudget_mass = 0\n", "budget_mass", 2},
                                          {"budget_mass = \"most\"\n", "budget_mass", 1},
@@ -151,6 +159,10 @@ TEST(StudyConfig, FlagOverrides) {
   apply_override(c, "raw_format", "csv", "--raw-format");
   apply_override(c, "budget_mass", "0.75", "--budget-mass");
   apply_override(c, "budget", "false", "--budget");
+  apply_override(c, "weights", "resident", "--weights");
+  EXPECT_EQ(c.weights, "resident");
+  apply_override(c, "weights", " streaming ", "--weights");  // flag text is trimmed, like every key's
+  EXPECT_EQ(c.weights, "streaming");
   EXPECT_DOUBLE_EQ(c.budget_mass, 0.75);
   EXPECT_FALSE(c.budget);
   EXPECT_EQ(c.context, 128);
@@ -174,6 +186,12 @@ TEST(StudyConfig, BadFlagValues) {
   e = error_of([&] { apply_override(c, "budget_mass", "1.2", "--budget-mass"); });
   EXPECT_NE(e.find("--budget-mass"), std::string::npos) << e;
   EXPECT_NE(e.find("0 < P < 1"), std::string::npos) << e;
+  e = error_of([&] { apply_override(c, "weights", "always", "--weights"); });
+  EXPECT_NE(e.find("--weights: must be one of \"auto\", \"resident\", \"streaming\" (got \"always\")"),
+            std::string::npos)
+      << e;
+  e = error_of([&] { apply_override(c, "weights", "", "--weights"); });
+  EXPECT_NE(e.find("--weights: must be one of"), std::string::npos) << e;
   e = error_of([&] { apply_override(c, "criteria.one_sided", "maybe", "--one-sided"); });
   EXPECT_NE(e.find("true or false"), std::string::npos) << e;
   EXPECT_EQ(c, StudyConfig{});  // failed overrides change nothing
@@ -211,6 +229,7 @@ TEST(StudyConfig, TomlRoundTrip) {
   c.min_tokens = 10;
   c.precision = "bf16";
   c.threads = 3;
+  c.weights = "resident";
   c.raw_format = RawFormat::Csv;
   c.budget_mass = 0.8125;
   c.budget = false;
@@ -224,6 +243,9 @@ TEST(StudyConfig, TomlRoundTrip) {
   EXPECT_EQ(text.rfind("# header line\n", 0), 0u);
   StudyConfig back = parse_study_config(text, "config.toml", "/elsewhere");
   EXPECT_TRUE(back == c) << text;
+  EXPECT_NE(text.find("weights = \"resident\"\n"), std::string::npos) << text;
+  back.weights = "streaming";
+  EXPECT_FALSE(back == c);
   // The statistics code reads the same file to the same settings.
   stats::AnalysisConfig a = stats::AnalysisConfig::from_toml_text(text, "config.toml");
   EXPECT_EQ(a.to_json(), c.analysis.to_json());
