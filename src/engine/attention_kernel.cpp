@@ -137,15 +137,17 @@ struct TilesScalar {
   }
 };
 
-// Kᵀ of one call, packed once and shared by every query block and every
-// query head of a KV group: per KV head, panels of 16 keys, [panel][d][16],
-// keys past the last zero. V as it is when hd is a multiple of 16, else
-// copied with its rows zero padded to a multiple of 16.
+// K and V of one call, packed once and shared by every query block and
+// every query head of a KV group. Kᵀ: per KV head, panels of 16 keys,
+// [panel][d][16], keys past the last zero. V: per KV head, panels of 16 head
+// dimensions, [dim panel][key][16], dimensions past head_dim zero. A tile
+// then reads one contiguous run of memory (V read in place, rows
+// kv_width·4 bytes apart, was a cache-set conflict at every 4 KB stride).
 struct Packed {
-  const float* kp = nullptr;  // [kv head][panel][hd][16]
+  const float* kp = nullptr;  // [kv head][key panel][hd][16]
   int64_t kv_stride = 0;      // floats per KV head in kp
-  const float* v = nullptr;   // V, head g at v + g·vg
-  int64_t ldv = 0, vg = 0;
+  const float* vp = nullptr;  // [kv head][dim panel][key][16]
+  int64_t v_stride = 0, v_panel = 0;  // floats per KV head, per dim panel
 };
 
 struct Scratch {
@@ -205,7 +207,7 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
   std::memset(A, 0, sizeof(float) * bqp * hdp);
   std::memset(S, 0, sizeof(float) * bqp * lds);
   const float* kpg = pk.kp + g * pk.kv_stride;
-  const float* vg = pk.v + g * pk.vg;
+  const float* vg = pk.vp + g * pk.v_stride;
 
   for (int64_t k0 = 0; k0 < kend; k0 += bk) {
     const int nk = static_cast<int>(std::min<int64_t>(bk, kend - k0));
@@ -252,7 +254,8 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
       if (nvg == 0) continue;
       const float* pg = S + static_cast<size_t>(gi) * kMR * lds;
       float* ag = A + static_cast<size_t>(gi) * kMR * hdp;
-      for (int d0 = 0; d0 < hdp; d0 += kNR) Tiles::pv(pg, lds, vg + k0 * pk.ldv + d0, pk.ldv, nvg, ag + d0, hdp);
+      for (int d0 = 0; d0 < hdp; d0 += kNR)
+        Tiles::pv(pg, lds, vg + (d0 / kNR) * pk.v_panel + k0 * kNR, kNR, nvg, ag + d0, hdp);
     }
   }
   // Finish rows: output, statistics.
@@ -699,25 +702,28 @@ void attention_blocked(const AttnShape& sh, const AttnIO& io, const AttnStats* s
   const int hd = sh.head_dim, hdp = static_cast<int>(round_up(hd, kNR));
   const int64_t nkeys = io.pos0 + io.T;
   const int64_t npan = (nkeys + kNR - 1) / kNR;
-  // Pack Kᵀ (and V when hd is not a multiple of 16) once for all heads.
+  // Pack Kᵀ and V once for all heads.
   Buffer kbuf, vbuf;
   Packed pk;
   pk.kv_stride = npan * hd * kNR;
   float* kp = kbuf.as<float>(static_cast<size_t>(sh.n_kv_heads * pk.kv_stride));
   pk.kp = kp;
-  if (hd % kNR == 0) {
-    pk.v = io.v, pk.ldv = io.ldkv, pk.vg = hd;
-  } else {
-    float* vp = vbuf.as<float>(static_cast<size_t>(sh.n_kv_heads) * nkeys * hdp);
-    pk.v = vp, pk.ldv = hdp, pk.vg = nkeys * hdp;
+  const int ndp = hdp / kNR;
+  pk.v_panel = nkeys * kNR;
+  pk.v_stride = ndp * pk.v_panel;
+  float* vp = vbuf.as<float>(static_cast<size_t>(sh.n_kv_heads * pk.v_stride));
+  pk.vp = vp;
 #pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < nkeys; ++j)
-      for (int g = 0; g < sh.n_kv_heads; ++g) {
-        float* dst = vp + g * pk.vg + j * hdp;
-        std::memcpy(dst, io.v + j * io.ldkv + int64_t{g} * hd, sizeof(float) * hd);
-        std::memset(dst + hd, 0, sizeof(float) * (hdp - hd));
+  for (int64_t j = 0; j < nkeys; ++j)
+    for (int g = 0; g < sh.n_kv_heads; ++g) {
+      const float* vr = io.v + j * io.ldkv + int64_t{g} * hd;
+      for (int dp = 0; dp < ndp; ++dp) {
+        float* dst = vp + g * pk.v_stride + dp * pk.v_panel + j * kNR;
+        const int n = std::min(kNR, hd - dp * kNR);
+        std::memcpy(dst, vr + dp * kNR, sizeof(float) * n);
+        for (int d = n; d < kNR; ++d) dst[d] = 0.f;
       }
-  }
+    }
 #pragma omp parallel for schedule(static)
   for (int64_t pi = 0; pi < sh.n_kv_heads * npan; ++pi) {
     const int g = static_cast<int>(pi / npan);

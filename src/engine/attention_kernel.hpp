@@ -15,8 +15,8 @@
 // max per key block, O(bq × T) floats per thread (fp32 kernel:
 // bq = 96 → 384 B per key, 1.5 MB at T = 4096, 12 MB at 32K; bf16 kernel:
 // bq = 128 → 512 B per key), plus O(T) selection scratch. The fp32 kernel
-// also packs Kᵀ once per call for all heads (one more copy of K: 4 B per key
-// per KV dimension; V too when head_dim is not a multiple of 16).
+// also packs Kᵀ and V once per call for all heads (one more copy of each:
+// 4 B per key per KV dimension, V's rows padded to a multiple of 16).
 // Query row i sits at absolute position pos0 + i and sees keys 0..pos0 + i.
 // GQA: query head h reads KV head h / (n_heads / n_kv_heads).
 #include <cstdint>

@@ -110,9 +110,10 @@ uint64_t window_activation_bytes(const ModelDesc& d, int64_t tokens, int64_t chu
   const uint64_t hidden = static_cast<uint64_t>(d.hidden), heads = static_cast<uint64_t>(d.n_heads),
                  kvw = static_cast<uint64_t>(d.n_kv_heads) * static_cast<uint64_t>(d.head_dim),
                  qw = heads * static_cast<uint64_t>(d.head_dim), ffn = static_cast<uint64_t>(d.ffn);
+  // Residual stream, one layer's K and V, the attention kernel's copies of K
+  // and V (fp32: V's rows padded to a multiple of 16 dimensions), statistics.
   uint64_t b = T * (4 * hidden + 12 * kvw + 36 * heads);
-  if (!bf16 && d.head_dim % 16 != 0)  // the fp32 kernel's copy of V, padded to 16 dimensions
-    b += T * 4 * static_cast<uint64_t>(d.n_kv_heads) * static_cast<uint64_t>((d.head_dim + 15) / 16 * 16);
+  b += T * 4 * static_cast<uint64_t>(d.n_kv_heads) * static_cast<uint64_t>((d.head_dim + 15) / 16 * 16);
   if (budget) b += T * static_cast<uint64_t>(std::max(threads, 1)) * (bf16 ? 528 : 400);
   b += C * (8 * ffn + 12 * hidden + 12 * qw);
   b += (uint64_t{128} << 20) + (uint64_t{64} << 20);

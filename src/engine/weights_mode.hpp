@@ -50,7 +50,7 @@ MemInfo read_meminfo(const std::string& path = "");
 uint64_t converted_weight_bytes(const Model& model, bool bf16);
 
 // The README's anonymous-memory formula for one window, without the weights:
-// T × (4·hidden + 12·kv_width + 36·heads) [+ fp32, head_dim % 16 ≠ 0: T × 4·n_kv·⌈head_dim⌉₁₆]
+// T × (4·hidden + 12·kv_width + 36·heads) + T × 4·n_kv·⌈head_dim⌉₁₆
 // + [budget] T × threads × (bf16 ? 528 : 400)
 // + C × (8·ffn + 12·hidden + 12·q_width) + 128 MB (output chunk) + 64 MB (runtime),
 // C = min(T, chunk) (chunk 0: T).

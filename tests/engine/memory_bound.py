@@ -25,8 +25,8 @@ def memory_formula(T, C, hidden, q_width, kv_width, heads, ffn, vocab, layer_par
     """README.md's bound on anonymous memory, in bytes (see there)."""
     C = min(T, C)
     weights = weight_bytes * (layer_params + largest_matrix)
-    # The fp32 kernel's packed Kᵀ, and V padded to 16 dimensions when head_dim is not a multiple of 16.
-    kv_copies = 4 * kv_width + (0 if head_dim % 16 == 0 else 4 * (kv_width // head_dim) * (-(-head_dim // 16) * 16))
+    # The fp32 kernel's packed Kᵀ and V (V's rows padded to a multiple of 16 dimensions).
+    kv_copies = 4 * kv_width + 4 * (kv_width // head_dim) * (-(-head_dim // 16) * 16)
     window = T * (4 * hidden + 8 * kv_width + kv_copies + 4 * 9 * heads)
     chunk = C * (8 * ffn + 12 * hidden + 12 * q_width)
     budget_rows = threads * (bq * 4 + 16) * T   # k_budget: one query block's weight rows + selection buffers
