@@ -12,14 +12,7 @@ using namespace spectra::test_support;
 
 namespace {
 
-const std::string kGguf = std::string(SPECTRA_SHARED_DIR) + "/models/stories260k.gguf";
-
-// Ids 3 + 37i mod 500; id 40 is the token "%", which gnuplot tic labels must escape.
-std::string token_ids(int n) {
-  std::string s = "1";
-  for (int i = 1; i < n; ++i) s += " " + std::to_string(3 + (i * 37) % 500);
-  return s;
-}
+const std::string& kGguf = kStoriesGguf;
 
 class RelativeOutput : public ::testing::Test {
  protected:
@@ -32,7 +25,7 @@ class RelativeOutput : public ::testing::Test {
 };
 
 TEST_F(RelativeOutput, MeasureWritesIntoTheStartingFolder) {
-  auto r = run_spectra("measure --model " + quote(kGguf) + " --tokens " + quote(token_ids(40)) +
+  auto r = run_spectra("measure --model " + quote(kGguf) + " --tokens " + quote(golden_token_ids(40)) +
                            " --precision fp32 --out out/m",
                        cwd_.string());
   ASSERT_EQ(r.status, 0) << r.output;
@@ -41,7 +34,7 @@ TEST_F(RelativeOutput, MeasureWritesIntoTheStartingFolder) {
 }
 
 TEST_F(RelativeOutput, TraceRendersFiguresIntoARelativeFolder) {
-  auto r = run_spectra("trace --model " + quote(kGguf) + " --tokens " + quote(token_ids(24)) +
+  auto r = run_spectra("trace --model " + quote(kGguf) + " --tokens " + quote(golden_token_ids(24)) +
                            " --layer 1 --head 2 --out trace_out",
                        cwd_.string());
   ASSERT_EQ(r.status, 0) << r.output;
@@ -63,8 +56,8 @@ TEST_F(RelativeOutput, InspectRendersFiguresIntoARelativeFolder) {
 }
 
 TEST_F(RelativeOutput, StudyAnalyzeAndReportWithRelativeFolders) {
-  write_file(cwd_ / "corpus/a.tokens", token_ids(120));
-  write_file(cwd_ / "corpus/b.tokens", token_ids(90));
+  write_file(cwd_ / "corpus/a.tokens", golden_token_ids(120));
+  write_file(cwd_ / "corpus/b.tokens", golden_token_ids(90));
   auto r = run_spectra("study --model " + quote(kGguf) +
                            " --corpus corpus --context 64 --permutations 5 --precision fp32 --threads 1"
                            " --no-report --progress lines --out runs/s",

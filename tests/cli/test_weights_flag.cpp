@@ -15,13 +15,7 @@ using json = nlohmann::json;
 
 namespace {
 
-const std::string kGguf = std::string(SPECTRA_SHARED_DIR) + "/models/stories260k.gguf";
-
-std::string token_ids(int n) {
-  std::string s = "1";
-  for (int i = 1; i < n; ++i) s += " " + std::to_string(3 + (i * 37) % 500);
-  return s;
-}
+const std::string& kGguf = kStoriesGguf;
 
 class WeightsFlag : public ::testing::Test {
  protected:
@@ -34,7 +28,7 @@ class WeightsFlag : public ::testing::Test {
   CmdResult measure(const std::string& out, const std::string& flags, const std::string& meminfo = "") {
     const std::string env = meminfo.empty() ? "" : "SPECTRA_TEST_MEMINFO=" + quote(meminfo) + " ";
     return run_shell(env + quote(SPECTRA_EXE) + " measure --model " + quote(kGguf) + " --tokens " +
-                     quote(token_ids(200)) + " --precision fp32 --out " + quote((dir_ / out).string()) + " " + flags);
+                     quote(golden_token_ids(200)) + " --precision fp32 --out " + quote((dir_ / out).string()) + " " + flags);
   }
   json summary(const std::string& out) { return json::parse(read_file(dir_ / out / "summary.json")); }
   fs::path dir_;
@@ -103,7 +97,7 @@ TEST_F(WeightsFlag, MeasureRecordsTheResolvedModeAndWhy) {
 }
 
 TEST_F(WeightsFlag, StudyRejectsABadValueInTheFlagAndTheFile) {
-  write_file(dir_ / "docs" / "a.tokens", token_ids(100));
+  write_file(dir_ / "docs" / "a.tokens", golden_token_ids(100));
   auto r = run_spectra("study --model " + quote(kGguf) + " --corpus " + quote((dir_ / "docs").string()) +
                        " --weights sometimes --dry-run");
   EXPECT_EQ(r.status, 2) << r.output;
@@ -123,7 +117,7 @@ TEST_F(WeightsFlag, StudyRejectsABadValueInTheFlagAndTheFile) {
 }
 
 TEST_F(WeightsFlag, StudyRecordsTheResolvedModeInItsMetadata) {
-  for (int d = 0; d < 2; ++d) write_file(dir_ / "docs" / ("d" + std::to_string(d) + ".tokens"), token_ids(90 + d));
+  for (int d = 0; d < 2; ++d) write_file(dir_ / "docs" / ("d" + std::to_string(d) + ".tokens"), golden_token_ids(90 + d));
   write_file(dir_ / "tiny", "MemAvailable: 1000 kB\n");
   const std::string args = " study --model " + quote(kGguf) + " --corpus " + quote((dir_ / "docs").string()) +
                            " --context 64 --permutations 5 --precision fp32 --threads 1 --no-report --progress none";

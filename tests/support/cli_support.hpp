@@ -79,6 +79,20 @@ inline std::string tuple_v1_npy(std::span<const TupleRowV1> rows) {
   return s;
 }
 
+// "1 40 77 …": n token ids of the golden model's vocabulary (3 + 37·i mod 500
+// after a leading 1); id 40 is the token "%", which gnuplot tic labels must
+// escape.
+inline std::string golden_token_ids(int n) {
+  std::string s = "1";
+  for (int i = 1; i < n; ++i) s += " " + std::to_string(3 + (i * 37) % 500);
+  return s;
+}
+
+#ifdef SPECTRA_SHARED_DIR
+// The golden model's GGUF in ../shared.
+inline const std::string kStoriesGguf = std::string(SPECTRA_SHARED_DIR) + "/models/stories260k.gguf";
+#endif
+
 #ifdef SPECTRA_EXE
 // Runs `spectra ARGS` (ARGS already shell-quoted), in `cwd` when given.
 inline CmdResult run_spectra(const std::string& args, const std::string& cwd = "") {
