@@ -86,7 +86,8 @@ class Trace:
 class Model(_core.Model):
     """A Llama-family model (Hugging Face folder or .gguf file) and the engine.
 
-    ``Model(path, precision="auto", threads=0)``. ``desc`` is a dict (layers,
+    ``Model(path, precision="auto", threads=0, weights="auto")`` (weights:
+    as ``spectra measure --weights``). ``desc`` is a dict (layers,
     heads, kv_heads, head_dim, rope, ...; as ``spectra inspect --json``).
     ``measure``, ``trace`` and ``generate`` release the GIL; Ctrl-C (a
     notebook's interrupt) stops them between layers with KeyboardInterrupt.

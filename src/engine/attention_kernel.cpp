@@ -1,12 +1,13 @@
 // Blocked causal attention with fused entropy / sink / max statistics.
-// fp32 kernel: Kᵀ packed once per call in panels of 16 keys; per (head, query
-// block) S = Q·Kᵀ and A += P·V in 6×16 register tiles (AVX2 + FMA), the
-// online softmax and the statistics (row_stats.hpp) between them. The work
-// item is compiled for x86-64-v4, x86-64-v3 and the x86-64 baseline and
-// picked at run time. The file is compiled with -ffp-contract=off: every FMA
-// is written out (no product is fused behind the code's back). The tiles'
-// sums are the same FMA chains on every set with FMA; the statistics' vector
-// reductions follow the vector width, so v3 and v4 may differ in the last bit.
+// fp32 kernel: Kᵀ and V packed once per call (panels of 16 keys / 16
+// dimensions); per (head, query block, key block) S = Q·Kᵀ and A += P·V in
+// 6×16 register tiles (AVX2 + FMA), the online softmax and the statistics
+// (row_stats.hpp) between them. The work item is compiled for AVX-512 (F, BW,
+// DQ, VL), AVX2 + FMA and the x86-64 baseline and picked at run time. The
+// file is compiled with -ffp-contract=off: every FMA is written out (no
+// product is fused behind the code's back). The tiles' sums are the same FMA
+// chains on every set with FMA; the statistics' vector reductions follow the
+// vector width, so the AVX2 and AVX-512 variants may differ in the last bit.
 #include "engine/attention_kernel.hpp"
 
 #include <algorithm>
@@ -280,12 +281,12 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
 // machines run the AVX2 tiles with AVX-512 exp/statistics loops.
 using ItemFn = void (*)(const AttnShape&, const AttnIO&, const AttnStats*, const Packed&, int, int, int, int64_t,
                         Scratch&);
-__attribute__((target("arch=x86-64-v4"))) void attend_item_v4(const AttnShape& sh, const AttnIO& io,
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) void attend_item_v4(const AttnShape& sh, const AttnIO& io,
                                                               const AttnStats* st, const Packed& pk, int bq, int bk,
                                                               int h, int64_t r0, Scratch& scr) {
   attend_item<TilesAvx2>(sh, io, st, pk, bq, bk, h, r0, scr);
 }
-__attribute__((target("arch=x86-64-v3"))) void attend_item_v3(const AttnShape& sh, const AttnIO& io,
+__attribute__((target("avx2,fma"))) void attend_item_v3(const AttnShape& sh, const AttnIO& io,
                                                               const AttnStats* st, const Packed& pk, int bq, int bk,
                                                               int h, int64_t r0, Scratch& scr) {
   attend_item<TilesAvx2>(sh, io, st, pk, bq, bk, h, r0, scr);
@@ -296,13 +297,17 @@ void attend_item_base(const AttnShape& sh, const AttnIO& io, const AttnStats* st
 }
 ItemFn pick_attend_item(KernelIsa isa) {
   __builtin_cpu_init();
-  const bool v4 = __builtin_cpu_supports("x86-64-v4"), v3 = __builtin_cpu_supports("x86-64-v3");
+  // The features each variant is compiled for (GCC's and clang's
+  // __builtin_cpu_supports both know these names).
+  const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
   switch (isa) {
-    case KernelIsa::X86_64_v4:
-      if (!v4) throw Error("attention: this CPU lacks x86-64-v4 (AVX-512)");
+    case KernelIsa::Avx512:
+      if (!v4) throw Error("attention: this CPU lacks AVX-512 (F, BW, DQ, VL)");
       return attend_item_v4;
-    case KernelIsa::X86_64_v3:
-      if (!v3) throw Error("attention: this CPU lacks x86-64-v3 (AVX2, FMA)");
+    case KernelIsa::Avx2Fma:
+      if (!v3) throw Error("attention: this CPU lacks AVX2 and FMA");
       return attend_item_v3;
     case KernelIsa::Baseline:
       return attend_item_base;

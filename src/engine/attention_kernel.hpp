@@ -64,7 +64,7 @@ struct AttnStats {
 
 // The fp32 kernel's instruction set: chosen at run time (Auto), or forced
 // (tests; a CPU without the set is an error).
-enum class KernelIsa { Auto, X86_64_v4, X86_64_v3, Baseline };
+enum class KernelIsa { Auto, Avx512, Avx2Fma, Baseline };
 
 struct AttnBlocking {
   int bq = 96;   // query rows per work item (fp32 kernel: row groups of 6)

@@ -41,7 +41,7 @@ py::array adopt(std::vector<T>&& v, std::vector<py::ssize_t> shape) {
 // spectra.Model: the model file, its tokenizer and the engines.
 class PyModel {
  public:
-  PyModel(const std::string& path, const std::string& precision, int threads);
+  PyModel(const std::string& path, const std::string& precision, int threads, const std::string& weights);
 
   const ModelDesc& desc() const { return model_->desc(); }
   const Model& model() const { return *model_; }

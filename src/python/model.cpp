@@ -11,8 +11,9 @@
 
 namespace spectra::python {
 
-PyModel::PyModel(const std::string& path, const std::string& precision, int threads)
+PyModel::PyModel(const std::string& path, const std::string& precision, int threads, const std::string& weights)
     : path_(path), precision_(engine::parse_precision(precision)), threads_(threads) {
+  const engine::WeightsMode wmode = engine::parse_weights_mode(weights, "weights");
   model_ = open_model(path);
   try {
     tok_ = load_tokenizer(path);
@@ -22,6 +23,7 @@ PyModel::PyModel(const std::string& path, const std::string& precision, int thre
   engine::EngineOptions eo;
   eo.precision = precision_;
   eo.threads = threads_;
+  eo.weights = wmode;  // as `spectra measure --weights` (default auto), so both give the same bits
   eo.progress = [this](int, int) {
     if (between_layers_) between_layers_();
   };
@@ -91,16 +93,21 @@ void check_context(const PyModel& m, size_t n, const char* what) {
 void bind_model(py::module_& m) {
   py::class_<PyModel>(m, "Model", R"(A Llama-family model: a Hugging Face folder or a .gguf file.
 
-Model(path, precision="auto", threads=0): precision "auto" (bf16 where the
-CPU has it), "bf16" or "fp32"; threads 0 = all cores.)")
-      .def(py::init<const std::string&, const std::string&, int>(), py::arg("path"), py::arg("precision") = "auto",
-           py::arg("threads") = 0)
+Model(path, precision="auto", threads=0, weights="auto"): precision "auto"
+(bf16 where the CPU has it), "bf16" or "fp32"; threads 0 = all cores;
+weights "auto", "resident" or "streaming", as `spectra measure --weights`
+(the two modes may differ in the last bits).)")
+      .def(py::init<const std::string&, const std::string&, int, const std::string&>(), py::arg("path"),
+           py::arg("precision") = "auto", py::arg("threads") = 0, py::arg("weights") = "auto")
       .def_property_readonly("path", &PyModel::path)
       .def_property_readonly("desc", [](const PyModel& s) { return to_python(summary_json(s.model())); },
                              "The model's description (as `spectra inspect --json`)")
       .def_property_readonly("precision", [](PyModel& s) { return std::string(engine::to_string(s.engine().precision())); },
                              "The precision the matmuls run in (resolved)")
       .def_property_readonly("threads", [](PyModel& s) { return s.engine().threads(); })
+      .def_property_readonly(
+          "weights", [](PyModel& s) { return std::string(engine::to_string(s.engine().weights_mode())); },
+          "How the engine holds its converted weights (resolved): resident or streaming")
       .def_property_readonly("has_tokenizer", &PyModel::has_tokenizer)
       .def("tokenize",
            [](const PyModel& s, const std::string& text, bool bos) {

@@ -99,18 +99,20 @@ TEST(Attention, EveryInstructionSetMatchesReference) {
       {3, 1, 64, 300, 0, 33, 100, 0.1f}, {4, 4, 8, 50, 0, 1, 1, 3.f},
   };
   __builtin_cpu_init();
-  const bool v3 = __builtin_cpu_supports("x86-64-v3"), v4 = __builtin_cpu_supports("x86-64-v4");
-  std::printf("x86-64-v3 %s, x86-64-v4 %s on this CPU\n", v3 ? "run" : "absent (not run)",
+  const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  std::printf("AVX2+FMA variant %s, AVX-512 variant %s on this CPU\n", v3 ? "run" : "absent (not run)",
               v4 ? "run" : "absent (not run)");
   for (const auto& c : cases) {
     run_case(c, false, KernelIsa::Baseline);
-    if (v3) run_case(c, false, KernelIsa::X86_64_v3);
-    if (v4) run_case(c, false, KernelIsa::X86_64_v4);
+    if (v3) run_case(c, false, KernelIsa::Avx2Fma);
+    if (v4) run_case(c, false, KernelIsa::Avx512);
   }
   std::vector<float> q(16 * 8), k(16 * 8), v(16 * 8), o(16 * 8);
   AttnBlocking blk;
   if (!v4) {
-    blk.isa = KernelIsa::X86_64_v4;
+    blk.isa = KernelIsa::Avx512;
     EXPECT_THROW(attention_blocked({1, 1, 8}, {16, 0, q.data(), 8, k.data(), v.data(), 8, o.data(), 8}, nullptr, blk),
                  spectra::Error);
   }

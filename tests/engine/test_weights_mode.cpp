@@ -160,7 +160,9 @@ TEST(WeightsMode, ConvertedBytesIsWhatResidentModeKeeps) {
   EXPECT_NE(a.weights_mode(), WeightsMode::Auto);
   EXPECT_NE(a.weights_decision().reason.find("auto:"), std::string::npos) << a.weights_decision().reason;
   // stories260k's converted weights are ~1 MB: resident on any machine that runs the tests.
-  if (read_meminfo().ok) EXPECT_EQ(a.weights_mode(), WeightsMode::Resident) << a.weights_decision().reason;
+  if (read_meminfo().ok) {
+    EXPECT_EQ(a.weights_mode(), WeightsMode::Resident) << a.weights_decision().reason;
+  }
 }
 
 namespace {

@@ -132,8 +132,31 @@ def test_desc_is_inspect_json():
     assert {"layers", "heads", "kv_heads", "head_dim", "rope"} <= d.keys()
 
 
+def test_weights_modes_match_cli_measure(tmp_path):
+    """weights= is `spectra measure --weights`: each mode gives the CLI's bytes, also for a window long
+    enough (256 rows) that the two modes round differently."""
+    gguf = require(STORIES_GGUF)
+    tokens = (golden_tokens() * 3)[:256]
+    ids = tmp_path / "ids.tokens"
+    ids.write_text(" ".join(map(str, tokens)))
+    recs = {}
+    for mode in ("auto", "resident", "streaming"):
+        out = tmp_path / mode
+        cli("measure", "--model", gguf, "--tokens-file", ids, "--out", out, "--precision", "fp32", "--threads", 2,
+            "--weights", mode)
+        ref = np.load(out / "tuples.npy")
+        m = spectra.Model(gguf, precision="fp32", threads=2, weights=mode)
+        assert m.weights == read_json(out / "summary.json")["weights"]["used"]
+        recs[mode] = m.measure(tokens).to_records()
+        assert recs[mode].tobytes() == ref.tobytes(), mode
+    assert spectra.Model(gguf, precision="fp32").weights == "resident"  # auto: a tiny model fits
+    assert recs["resident"].tobytes() != recs["streaming"].tobytes()  # the case the option is for
+
+
 def test_errors():
     gguf = require(STORIES_GGUF)
+    with pytest.raises(spectra.Error, match="weights"):
+        spectra.Model(gguf, weights="sometimes")
     with pytest.raises(spectra.Error, match="nope"):
         spectra.Model(str(gguf) + ".nope")
     with pytest.raises(spectra.Error, match="precision"):
