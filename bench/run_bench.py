@@ -193,7 +193,6 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--models-dir", default="", help="where the generated models live (default OUT/models)")
-    ap.add_argument("--skip-gemm", action="store_true")
     ap.add_argument("--torch", default="smollm2", help="shapes for the PyTorch comparison ('' = none)")
     ap.add_argument("--precision", default="auto", help="auto | bf16 | fp32 (spectra measure --precision)")
     ap.add_argument("--weights", default="streaming",
