@@ -150,7 +150,8 @@ def test_weights_modes_match_cli_measure(tmp_path):
         recs[mode] = m.measure(tokens).to_records()
         assert recs[mode].tobytes() == ref.tobytes(), mode
     assert spectra.Model(gguf, precision="fp32").weights == "resident"  # auto: a tiny model fits
-    assert recs["resident"].tobytes() != recs["streaming"].tobytes()  # the case the option is for
+    # Whether the two modes differ at all depends on the oneDNN kernels this CPU gets (they do here, at 256
+    # rows): not asserted, the test is that each mode gives the CLI's bytes.
 
 
 def test_errors():
