@@ -14,7 +14,7 @@ so that llama.cpp's llama-bench loads the same file (run_bench.py --llama-bench)
     files take token ids (spectra measure --tokens-file), never text.
 A GGUF written by an older version of this script (no tokenizer.ggml.model)
 is rewritten rather than reused (gguf_is_current). Usage:
-  make_models.py OUT_DIR [--models smollm2,1b,8b] [--formats hf,gguf]
+  make_models.py OUT_DIR [--models smollm2,1b,8b,8b-mem] [--formats hf,gguf]
 """
 import argparse, json, os, struct, sys
 import numpy as np
@@ -26,6 +26,12 @@ SHAPES = {
                vocab=128256, theta=500000.0, tied=True, ctx=131072),
     "8b": dict(name="Llama-3-8B-shape", layers=32, hidden=4096, heads=32, kv=8, head_dim=128, ffn=14336,
                vocab=128256, theta=500000.0, tied=False, ctx=8192),
+    # Memory at long windows (issue #11): the Llama-3.1-8B shape (128K context)
+    # with 2 of its 32 layers. Weights are streamed one layer at a time, so a
+    # pass's peak memory does not grow with the layer count, while its time
+    # does (2 layers at 128K: about an hour here).
+    "8b-mem": dict(name="Llama-3.1-8B-shape, 2 of 32 layers", layers=2, hidden=4096, heads=32, kv=8, head_dim=128,
+                   ffn=14336, vocab=128256, theta=500000.0, tied=False, ctx=131072),
 }
 
 def tensors(s):

@@ -170,19 +170,22 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
   const int nq = static_cast<int>(r1 - r0);
   const int ng = (nq + kMR - 1) / kMR;  // row groups
   const int bqp = ng * kMR;
-  const int64_t lds = bk;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
   float* Qp = scr.qp.as<float>(static_cast<size_t>(bqp) * hd);  // [group][d][6]
-  float* S = scr.s.as<float>(static_cast<size_t>(bqp) * lds);
   float* A = scr.acc.as<float>(static_cast<size_t>(bqp) * hdp);
   const RowWants want{st && st->neg_var_score, st && st->entropy_fixed_norm && st->ref_norm};
   const bool budget = st && st->k_budget && st->budget;
   const int64_t kend = io.pos0 + r1;  // keys [0, kend)
-  // k_budget: the p values of this query block against all its keys (nq ×
-  // kend floats) and each row's running max after each key block (nq × nkb).
+  // The scores / weights of a key block: S (bqp rows of bk), or with
+  // k_budget the rows of raw, which keep every block's p for the row's
+  // selection at the end (bqp rows of ldr ≥ kend: the tiles write there
+  // directly; the extra 16 floats keep rows from being a power of two apart,
+  // which would put a tile's 6 rows in one cache set), with each row's running
+  // max after each key block in mblk (nq × nkb).
   const int64_t nkb = (kend + bk - 1) / bk;
-  float* raw = budget ? scr.raw.as<float>(static_cast<size_t>(nq) * kend) : nullptr;
+  const int64_t lds = budget ? round_up(kend, kNR) + kNR : bk;
+  float* S = budget ? scr.raw.as<float>(static_cast<size_t>(bqp) * lds) : scr.s.as<float>(static_cast<size_t>(bqp) * lds);
   float* mblk = budget ? scr.mblk.as<float>(static_cast<size_t>(nq) * nkb) : nullptr;
   scr.rows.resize(bqp);
   scr.qn.resize(bqp);
@@ -206,12 +209,15 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
     }
   }
   std::memset(A, 0, sizeof(float) * bqp * hdp);
-  std::memset(S, 0, sizeof(float) * bqp * lds);
+  // S needs no clearing: every score P·V reads is written first (the tiles
+  // cover each group's visible keys, rows past nq included, with zero
+  // queries), and masked keys are zeroed below.
   const float* kpg = pk.kp + g * pk.kv_stride;
   const float* vg = pk.vp + g * pk.v_stride;
 
   for (int64_t k0 = 0; k0 < kend; k0 += bk) {
     const int nk = static_cast<int>(std::min<int64_t>(bk, kend - k0));
+    float* const Sb = budget ? S + k0 : S;  // this block's scores, row stride lds
     // Keys visible to a group's last row (the most any of its rows sees).
     auto group_keys = [&](int gi) {
       const int64_t last = io.pos0 + r0 + std::min(gi * kMR + kMR - 1, nq - 1);
@@ -221,14 +227,14 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
     for (int gi = 0; gi < ng; ++gi) {
       const int npg = (group_keys(gi) + kNR - 1) / kNR;
       const float* q = Qp + static_cast<size_t>(gi) * hd * kMR;
-      float* sg = S + static_cast<size_t>(gi) * kMR * lds;
+      float* sg = Sb + static_cast<size_t>(gi) * kMR * lds;
       for (int p = 0; p < npg; ++p)
         Tiles::qk(q, kpg + (k0 / kNR + p) * int64_t{hd} * kNR, hd, sg + p * kNR, lds);
     }
     // Online softmax update per row; p overwrites the row's scores, and its
     // masked keys up to the group's last visible key are set to 0.
     for (int i = 0; i < nq; ++i) {
-      float* srow = S + static_cast<size_t>(i) * lds;
+      float* srow = Sb + static_cast<size_t>(i) * lds;
       const int64_t last = io.pos0 + r0 + i;  // last visible key
       const int nv = static_cast<int>(std::min<int64_t>(nk, last - k0 + 1));
       const int nvg = group_keys(i / kMR);
@@ -238,10 +244,7 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
       }
       bool rescale;
       const float alpha = rowstats::update_row(want, rows[i], srow, nv, k0 == 0, &rescale);
-      if (raw) {
-        std::memcpy(raw + static_cast<size_t>(i) * kend + k0, srow, sizeof(float) * nv);
-        mblk[i * nkb + k0 / bk] = rows[i].m;
-      }
+      if (budget) mblk[i * nkb + k0 / bk] = rows[i].m;
       if (nvg > nv) std::memset(srow + nv, 0, sizeof(float) * (nvg - nv));
       if (rescale) {
         float* ar = A + static_cast<size_t>(i) * hdp;
@@ -253,7 +256,7 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
     for (int gi = 0; gi < ng; ++gi) {
       const int nvg = group_keys(gi);
       if (nvg == 0) continue;
-      const float* pg = S + static_cast<size_t>(gi) * kMR * lds;
+      const float* pg = Sb + static_cast<size_t>(gi) * kMR * lds;
       float* ag = A + static_cast<size_t>(gi) * kMR * hdp;
       for (int d0 = 0; d0 < hdp; d0 += kNR)
         Tiles::pv(pg, lds, vg + (d0 / kNR) * pk.v_panel + k0 * kNR, kNR, nvg, ag + d0, hdp);
@@ -269,7 +272,7 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
     if (st) {
       const int64_t idx = static_cast<int64_t>(h) * st->ld + t;
       if (st->q_norm) st->q_norm[idx] = scr.qn[i];
-      const rowstats::BudgetRow br{raw ? raw + static_cast<size_t>(i) * kend : nullptr, mblk ? mblk + i * nkb : nullptr,
+      const rowstats::BudgetRow br{budget ? S + static_cast<size_t>(i) * lds : nullptr, mblk ? mblk + i * nkb : nullptr,
                                    bk};
       rowstats::finish_row(rows[i], *st, idx, br, io.pos0 + t + 1, &scr.budget);
     }
@@ -443,10 +446,10 @@ inline int32_t bucket_of(float w) {
   return std::min((0x3F800000 - std::bit_cast<int32_t>(w)) >> kShift, kBuckets - 1);
 }
 
-// Pass 1 (AVX2), one read of the row: w ← min(w·scale[block], 1) in place,
-// Σw (double) → *total, max w → *wmax, and the keys of buckets ≤ blo packed
+// Pass 1 (AVX2), one read of the row: the scaled weights v = min(w·scale[block],
+// 1), Σv (double) → *total, max v → *wmax, and the keys of buckets ≤ blo packed
 // (left-pack) to cidx / cw (room for n + 8 each). Returns their number.
-__attribute__((target("avx2"))) int64_t pass1_avx2(float* w, int64_t n, const float* scale, int64_t bk, int32_t blo,
+__attribute__((target("avx2"))) int64_t pass1_avx2(const float* w, int64_t n, const float* scale, int64_t bk, int32_t blo,
                                                   int32_t* cidx, float* cw, double* total, float* wmax) {
   const __m256 one = _mm256_set1_ps(1.f);
   const __m256i vone = _mm256_set1_epi32(0x3F800000), vlast = _mm256_set1_epi32(kBuckets - 1),
@@ -463,7 +466,6 @@ __attribute__((target("avx2"))) int64_t pass1_avx2(float* w, int64_t n, const fl
     int64_t j = k0;
     for (; j + 8 <= k1; j += 8) {
       const __m256 v = _mm256_min_ps(_mm256_mul_ps(_mm256_loadu_ps(w + j), va), one);
-      _mm256_storeu_ps(w + j, v);
       t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
       t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
       vmax = _mm256_max_ps(vmax, v);
@@ -477,7 +479,6 @@ __attribute__((target("avx2"))) int64_t pass1_avx2(float* w, int64_t n, const fl
     }
     for (; j < k1; ++j) {
       const float v = std::min(w[j] * a, 1.0f);
-      w[j] = v;
       ts += v;
       ms = std::max(ms, v);
       const int32_t b = bucket_of(v);
@@ -496,53 +497,68 @@ __attribute__((target("avx2"))) int64_t pass1_avx2(float* w, int64_t n, const fl
   return o;
 }
 
-// The keys of buckets lo..hi (from the scaled weights w), packed to cidx / cw
-// (room for n + 8); returns their number. The path without AVX2, and the
-// second pass when the first guess of blo fell short.
-__attribute__((target("avx2"))) int64_t pack_range_avx2(const float* w, int64_t n, int32_t lo, int32_t hi,
-                                                       int32_t* cidx, float* cw) {
+// The keys of buckets lo..hi of the scaled weights v = min(w·scale[block], 1)
+// (blocks of bk keys; the same products as pass 1), packed to cidx / cw (room
+// for n + 8); returns their number. The path without AVX2, and the second
+// pass when the first guess of blo fell short.
+__attribute__((target("avx2"))) int64_t pack_range_avx2(const float* w, int64_t n, const float* scale, int64_t bk,
+                                                       int32_t lo, int32_t hi, int32_t* cidx, float* cw) {
+  const __m256 one = _mm256_set1_ps(1.f);
   const __m256i vone = _mm256_set1_epi32(0x3F800000), vlast = _mm256_set1_epi32(kBuckets - 1),
                 vlo = _mm256_set1_epi32(lo - 1), vhi = _mm256_set1_epi32(hi + 1);
-  int64_t o = 0, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_loadu_ps(w + i);
-    const __m256i b =
-        _mm256_min_epi32(_mm256_srai_epi32(_mm256_sub_epi32(vone, _mm256_castps_si256(v)), kShift), vlast);
-    const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(b, vlo), _mm256_cmpgt_epi32(vhi, b));
-    const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(in));
-    const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(b, perm));
-    _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(v, perm));
-    o += __builtin_popcount(static_cast<unsigned>(msk));
-  }
-  for (; i < n; ++i) {
-    const int32_t b = bucket_of(w[i]);
-    cidx[o] = b;
-    cw[o] = w[i];
-    o += b >= lo && b <= hi;
+  int64_t o = 0;
+  for (int64_t k0 = 0, blk = 0; k0 < n; k0 += bk, ++blk) {
+    const int64_t k1 = std::min(n, k0 + bk);
+    const float a = scale[blk];
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = k0;
+    for (; i + 8 <= k1; i += 8) {
+      const __m256 v = _mm256_min_ps(_mm256_mul_ps(_mm256_loadu_ps(w + i), va), one);
+      const __m256i b =
+          _mm256_min_epi32(_mm256_srai_epi32(_mm256_sub_epi32(vone, _mm256_castps_si256(v)), kShift), vlast);
+      const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(b, vlo), _mm256_cmpgt_epi32(vhi, b));
+      const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(in));
+      const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(b, perm));
+      _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(v, perm));
+      o += __builtin_popcount(static_cast<unsigned>(msk));
+    }
+    for (; i < k1; ++i) {
+      const float v = std::min(w[i] * a, 1.0f);
+      const int32_t b = bucket_of(v);
+      cidx[o] = b;
+      cw[o] = v;
+      o += b >= lo && b <= hi;
+    }
   }
   return o;
 }
 
-int64_t pack_range(const float* w, int64_t n, int32_t lo, int32_t hi, int32_t* cidx, float* cw) {
+int64_t pack_range(const float* w, int64_t n, const float* scale, int64_t bk, int32_t lo, int32_t hi, int32_t* cidx,
+                   float* cw) {
   static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return pack_range_avx2(w, n, lo, hi, cidx, cw);
+  if (avx2) return pack_range_avx2(w, n, scale, bk, lo, hi, cidx, cw);
   int64_t o = 0;  // branch-free scalar
-  for (int64_t i = 0; i < n; ++i) {
-    const int32_t b = bucket_of(w[i]);
-    cidx[o] = b;
-    cw[o] = w[i];
-    o += b >= lo && b <= hi;
+  for (int64_t k0 = 0, blk = 0; k0 < n; k0 += bk, ++blk) {
+    const int64_t k1 = std::min(n, k0 + bk);
+    const float a = scale[blk];
+    for (int64_t i = k0; i < k1; ++i) {
+      const float v = std::min(w[i] * a, 1.0f);
+      const int32_t b = bucket_of(v);
+      cidx[o] = b;
+      cw[o] = v;
+      o += b >= lo && b <= hi;
+    }
   }
   return o;
 }
 
-// k_P of the weights w[0..n) after scaling block b (keys [b·bk, (b+1)·bk))
-// by scale[b] in place (w ← min(w·scale, 1)).
+// k_P of the weights min(w·scale[b], 1), w[0..n) in blocks b of bk keys
+// (w itself is not changed).
 // (no-tree-loop-distribute-patterns: the histogram zeroing stays vector
 // stores; as memset GCC emits `rep stos`, ~4× slower for these ~1 KB.)
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), optimize("no-tree-loop-distribute-patterns"))) float
-budget_core(float* w, int64_t n,
+budget_core(const float* w, int64_t n,
                                                                               const float* scale, int64_t bk,
                                                                               float P, BudgetScratch& scr) {
   static const bool avx2 = __builtin_cpu_supports("avx2");
@@ -567,12 +583,11 @@ budget_core(float* w, int64_t n,
 #pragma omp simd reduction(+ : total) reduction(max : wmax)
       for (int64_t j = k0; j < k1; ++j) {
         const float v = std::min(w[j] * a, 1.0f);
-        w[j] = v;
         total += v;
         wmax = std::max(wmax, v);
       }
     }
-    nc = pack_range(w, n, 0, blo, cidx, cw);
+    nc = pack_range(w, n, scale, bk, 0, blo, cidx, cw);
   }
   const double target = static_cast<double>(P) * total;
   if (wmax >= target) return 1.f;  // the largest weight alone
@@ -620,7 +635,7 @@ budget_core(float* w, int64_t n,
   if (!scan(nb0, blo == kBuckets - 1)) {
     // The guess fell short: the rest of the keys (buckets > blo; those in
     // (blo, nb0) were zeroed but not packed), then the scan again from 0.
-    const int64_t nr = pack_range(w, n, blo + 1, kBuckets - 1, cidx + nc, cw + nc);
+    const int64_t nr = pack_range(w, n, scale, bk, blo + 1, kBuckets - 1, cidx + nc, cw + nc);
 #pragma omp simd
     for (int b = blo + 1; b < kBuckets; ++b) mass[b] = 0;
     scatter(nc, nc + nr);
@@ -679,7 +694,7 @@ budget_core(float* w, int64_t n,
 }
 }  // namespace
 
-float budget_count_p(float* p, int64_t n, const float* mblk, int bk, float m, float P, BudgetScratch& scr) {
+float budget_count_p(const float* p, int64_t n, const float* mblk, int bk, float m, float P, BudgetScratch& scr) {
   const int64_t nb = (n + bk - 1) / bk;
   float* scale = scr.w.as<float>(static_cast<size_t>(nb));
   for (int64_t b = 0; b < nb; ++b)

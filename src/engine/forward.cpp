@@ -313,10 +313,8 @@ ForwardResult Engine::forward(std::span<const int32_t> tokens, const ForwardOpti
         for (int64_t i = 0; i < r_end; ++i) {
           const int64_t r = r0 + i;
           const float* lr = lg + i * nc;
-          float mx = lr[0];
-          for (int64_t j = 1; j < nc; ++j) mx = std::max(mx, lr[j]);
-          double s = 0;
-          for (int64_t j = 0; j < nc; ++j) s += std::exp(static_cast<double>(lr[j]) - mx);
+          const MaxSumExp ms = max_sum_exp(lr, nc);
+          const double mx = ms.max, s = ms.sum;
           const double mnew = std::max(run_m[r], static_cast<double>(mx));
           run_l[r] = run_l[r] * std::exp(run_m[r] - mnew) + s * std::exp(mx - mnew);
           run_m[r] = mnew;

@@ -26,37 +26,13 @@
 
 #include "engine/attention_kernel.hpp"
 #include "engine/buffer.hpp"
+#include "engine/exp_neg.hpp"
 
 #define SPECTRA_ALWAYS_INLINE __attribute__((always_inline)) inline
 
 namespace spectra::engine::rowstats {
 
-// e^x for x ≤ 0 (clamped at −87): Cephes-style polynomial, ~1 ulp,
-// vectorizable. Every fused multiply-add is written out (fmaf: one FMA
-// instruction where the CPU has FMA): attention_kernel.cpp is compiled with
-// -ffp-contract=off, so the arithmetic is the same on every instruction set
-// with FMA, and no product elsewhere is silently fused (which made the
-// fixed-norm entropy differ from H at β = 1).
-SPECTRA_ALWAYS_INLINE float exp_neg(float x) {
-  x = std::max(x, -87.0f);
-  // Round x·log2(e) to nearest with the 1.5·2^23 trick; the integer n is read
-  // from the bits of the biased value (no float→int conversion: GCC does not
-  // vectorize cvttps2dq under the default -ftrapping-math).
-  const float big = __builtin_fmaf(x, 1.44269504088896341f, 12582912.0f);
-  const float nf = big - 12582912.0f;
-  const int32_t n = std::bit_cast<int32_t>(big) - 0x4B400000;
-  float r = __builtin_fmaf(nf, -0.693359375f, x);
-  r = __builtin_fmaf(nf, 2.12194440e-4f, r);
-  float y = 1.9875691500e-4f;
-  y = __builtin_fmaf(y, r, 1.3981999507e-3f);
-  y = __builtin_fmaf(y, r, 8.3334519073e-3f);
-  y = __builtin_fmaf(y, r, 4.1665795894e-2f);
-  y = __builtin_fmaf(y, r, 1.6666665459e-1f);
-  y = __builtin_fmaf(y, r, 5.0000001201e-1f);
-  y = __builtin_fmaf(y * r, r, r) + 1.0f;
-  const int32_t e = (n + 127) << 23;
-  return y * std::bit_cast<float>(e);
-}
+using engine::exp_neg;  // engine/exp_neg.hpp
 
 // Sums of one key block relative to the new running max m.
 struct BlockSums {
@@ -202,17 +178,17 @@ struct BudgetScratch {
 //
 // budget_count_p: the weights as the kernel already computed them for P·V
 // (no second exp): p[j] = e^{s_j − m_b}, m_b = mblk[j / bk] the running max
-// after key j's block; scaled in place to w_j = p_j·e^{m_b − m} (one
-// multiply per key; m = the row's final max). p[0..n) is overwritten.
-float budget_count_p(float* p, int64_t n, const float* mblk, int bk, float m, float P, BudgetScratch& scr);
+// after key j's block; scaled to w_j = min(p_j·e^{m_b − m}, 1) on the fly
+// (one multiply per key; m = the row's final max). p is only read.
+float budget_count_p(const float* p, int64_t n, const float* mblk, int bk, float m, float P, BudgetScratch& scr);
 // budget_count: from the row's n raw scores s, m = max_j s_j (w = e^{s−m}).
 float budget_count(const float* s, int64_t n, float m, float P, BudgetScratch& scr);
 
 // The k_budget input of one row: the kernel's p values of its nkeys keys
-// (in key order, overwritten) and the running max after each key block of
+// (in key order) and the running max after each key block of
 // bk keys (see budget_count_p). Null p: k_budget not wanted.
 struct BudgetRow {
-  float* p = nullptr;
+  const float* p = nullptr;
   const float* mblk = nullptr;
   int bk = 1;
 };
