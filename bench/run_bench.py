@@ -7,7 +7,11 @@
    statistics), on without the attention budget k_budget (--no-budget), and off
    (--stats-off): the probe cost of each, relative to the statistics-off pass,
    tokens/s, model FLOP utilization (FLOPs incl. causal attention / time /
-   bf16 GEMM peak), peak anonymous memory (RssAnon of the process, polled).
+   bf16 GEMM peak), peak anonymous memory (RssAnon of the process, polled)
+   beside the bound spectra states for the run (summary.json's
+   weights.memory_bound_bytes: the README formula; peak_anon_within_bound).
+   The 8b-mem shape (Llama-3.1-8B, 2 of 32 layers, 128K context) measures
+   that memory at 32K / 128K without the hours a 32-layer pass takes.
 4. PyTorch comparison (torch_llama.py, Debian python3-torch), same shape.
 
 Every rate is given twice: by wall clock, and per CPU-second (process CPU time
@@ -154,6 +158,11 @@ def bench_model(a, s, m, T, variants, env, mdir, peak_wall, peak_cpu, res):
                  "tokens_per_s": T / fw, "tokens_per_cpu_s": T / (cpu / a.threads),
                  "mfu_wall": fl / fw / 1e12 / peak_wall, "mfu_cpu_time": fl / (cpu / a.threads) / 1e12 / peak_cpu,
                  "tflop": fl / 1e12, "peak_anon_mib": anon, "breakdown": sm["time_breakdown_seconds"]}
+            # The README memory formula for this run, as spectra states it (absent before it did).
+            bound = sm.get("weights", {}).get("memory_bound_bytes")
+            if bound:
+                r["memory_bound_mib"] = bound / 1048576.0
+                r["peak_anon_within_bound"] = anon <= r["memory_bound_mib"]
             att = sm["time_breakdown_seconds"].get("attention", 0)
             if att > 0:
                 r["attention_share_of_peak_wall"] = attention_flops(s, T) / att / 1e12 / peak_wall

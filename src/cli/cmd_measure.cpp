@@ -146,6 +146,7 @@ void run(const MeasureArgs& a) {
                   {"reason", wd.reason},
                   {"converted_bytes", wd.converted_bytes},
                   {"window_bytes", wd.window_bytes},
+                  {"memory_bound_bytes", wd.memory_bound_bytes},  // README formula: peak anonymous memory ≤ this
                   {"mem_available_bytes", wmode == engine::WeightsMode::Auto ? nlohmann::json(wd.available_bytes)
                                                                              : nlohmann::json(nullptr)}};
   s["threads"] = eng.threads();

@@ -110,6 +110,7 @@ Engine::Engine(const Model& model, const EngineOptions& opt) {
       opt.weights, converted_weight_bytes(model, bf16),
       window_activation_bytes(d, window, opt.prefill_chunk, th, opt.budget_stat, bf16),
       opt.weights == WeightsMode::Auto ? read_meminfo() : MemInfo{});
+  wd.memory_bound_bytes = weight_memory_bound_bytes(model, bf16, wd.mode) + wd.window_bytes;
   impl_ = std::make_unique<Impl>(model, opt, p, note, th, std::move(wd));
 }
 

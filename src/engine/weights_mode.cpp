@@ -103,6 +103,27 @@ uint64_t converted_weight_bytes(const Model& model, bool bf16) {
   return b;
 }
 
+uint64_t weight_memory_bound_bytes(const Model& model, bool bf16, WeightsMode mode) {
+  const uint64_t esz = bf16 ? 2 : 4;
+  auto bytes = [&](const TensorView& t) {
+    return static_cast<uint64_t>(t.rows) * static_cast<uint64_t>(t.cols) * esz;
+  };
+  uint64_t largest = bytes(model.output_weight()), largest_layer = 0, all = largest;
+  const WeightKind mats[] = {WeightKind::Q,    WeightKind::K,  WeightKind::V,   WeightKind::O,
+                             WeightKind::Gate, WeightKind::Up, WeightKind::Down};
+  for (int l = 0; l < model.desc().n_layers; ++l) {
+    uint64_t layer = 0;
+    for (WeightKind k : mats) {
+      const uint64_t b = bytes(model.tensor(k, l));
+      layer += b;
+      largest = std::max(largest, b);
+    }
+    largest_layer = std::max(largest_layer, layer);
+    all += layer;
+  }
+  return (mode == WeightsMode::Resident ? all : largest_layer) + largest;
+}
+
 uint64_t window_activation_bytes(const ModelDesc& d, int64_t tokens, int64_t chunk, int threads, bool budget,
                                  bool bf16) {
   const uint64_t T = static_cast<uint64_t>(std::max<int64_t>(tokens, 0));

@@ -49,6 +49,13 @@ MemInfo read_meminfo(const std::string& path = "");
 // projection (the embedding matrix when tied). What resident mode keeps.
 uint64_t converted_weight_bytes(const Model& model, bool bf16);
 
+// The weights' lines of the README's anonymous-memory formula: streaming, the
+// largest layer's matrices (Q, K, V, O, gate, up, down) + the largest matrix
+// of the model once more (a conversion's transient; the output projection's
+// chunks are no larger); resident, every converted matrix + the largest once
+// more. Auto is not a mode here (pass the decided one).
+uint64_t weight_memory_bound_bytes(const Model& model, bool bf16, WeightsMode mode);
+
 // The README's anonymous-memory formula for one window, without the weights:
 // T × (4·hidden + 12·kv_width + 36·heads) + T × 4·n_kv·⌈head_dim⌉₁₆
 // + [budget] T × threads × (bf16 ? 528 : 400)
@@ -61,6 +68,9 @@ struct WeightsDecision {
   WeightsMode mode = WeightsMode::Streaming;  // Resident or Streaming, never Auto
   std::string reason;                         // one line, for logs and metadata
   uint64_t converted_bytes = 0, window_bytes = 0, available_bytes = 0;
+  // The README formula for the run: weight_memory_bound_bytes(mode) +
+  // window_bytes (set by the Engine; 0 when not computed).
+  uint64_t memory_bound_bytes = 0;
 };
 // The rule above for Auto; Resident/Streaming are kept as requested (with the
 // bytes in the reason).

@@ -6,7 +6,10 @@ A one-layer random-weight model whose window-proportional terms dominate
 tokens in fp32 with the default prefill chunk (4096) while this script polls
 the process's RssAnon (/proc/PID/status) every 20 ms. The peak must not exceed
 the formula of README.md ("Precision, speed and memory"), evaluated for this
-shape; memory_formula() below is that formula, term for term.
+shape; memory_formula() below is that formula, term for term. It runs with
+streaming weights and again with resident weights (the formula's weights
+lines differ), and checks that summary.json's memory_bound_bytes (the bound
+spectra states for the run) is that formula too.
 
 The check can fail: without chunked prefill the chunk term alone grows by
 T/C = 4 (about +400 MB here), and every statistic array or scratch row that
@@ -77,36 +80,55 @@ def main():
     with open(tok, "w") as f:
         f.write(" ".join(map(str, rng.integers(3, V, T))))
 
-    out = os.path.join(work, "out")
-    cmd = [exe, "measure", "--model", model, "--tokens-file", tok, "--precision", "fp32", "--threads", str(threads),
-           "--prefill-chunk", str(C), "--weights", "streaming", "--out", out, "--force"]  # the formula's weights lines are streaming's
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            with open(f"/proc/{proc.pid}/status") as f:
-                for line in f:
-                    if line.startswith("RssAnon:"):
-                        peak = max(peak, int(line.split()[1]) * 1024)
-        except OSError:
-            pass
-        time.sleep(0.02)
-    if proc.returncode != 0:
-        print(f"spectra measure failed with exit {proc.returncode}")
-        return 1
-    rows = np.load(os.path.join(out, "tuples.npy"), mmap_mode="r")
-    if len(rows) != NH * T:
-        print(f"expected {NH * T} tuples, got {len(rows)}")
-        return 1
     qd, kd = NH * HD, NKV * HD
     layer_params = 2 * H * qd + 2 * H * kd + 3 * H * F
-    bound = memory_formula(T, C, H, qd, kd, NH, F, V, layer_params, max(V * H, F * H, qd * H), threads, HD)
-    print(f"16K window: peak anonymous memory {peak / MiB:.1f} MiB, README formula {bound / MiB:.1f} MiB "
-          f"({100 * peak / bound:.0f} %)")
-    if peak == 0:
-        print("RssAnon was never read")
-        return 1
-    return 0 if peak <= bound else 1
+    largest = max(V * H, F * H, qd * H)
+    fails = 0
+    for mode in ("streaming", "resident"):
+        out = os.path.join(work, "out_" + mode)
+        cmd = [exe, "measure", "--model", model, "--tokens-file", tok, "--precision", "fp32", "--threads",
+               str(threads), "--prefill-chunk", str(C), "--weights", mode, "--out", out, "--force"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                with open(f"/proc/{proc.pid}/status") as f:
+                    for line in f:
+                        if line.startswith("RssAnon:"):
+                            peak = max(peak, int(line.split()[1]) * 1024)
+            except OSError:
+                pass
+            time.sleep(0.02)
+        if proc.returncode != 0:
+            print(f"{mode}: spectra measure failed with exit {proc.returncode}")
+            return 1
+        rows = np.load(os.path.join(out, "tuples.npy"), mmap_mode="r")
+        if len(rows) != NH * T:
+            print(f"{mode}: expected {NH * T} tuples, got {len(rows)}")
+            return 1
+        if peak == 0:
+            print("RssAnon was never read")
+            return 1
+        # The README's weights lines: streaming, one layer + the largest matrix;
+        # resident, every matrix (one layer here, and the tied output
+        # projection) + the largest.
+        params = layer_params if mode == "streaming" else layer_params + V * H
+        bound = memory_formula(T, C, H, qd, kd, NH, F, V, params, largest, threads, HD)
+        with open(os.path.join(out, "summary.json")) as f:
+            stated = json.load(f)["weights"]["memory_bound_bytes"]
+        print(f"16K window, {mode} weights: peak anonymous memory {peak / MiB:.1f} MiB, README formula "
+              f"{bound / MiB:.1f} MiB ({100 * peak / bound:.0f} %), summary.json's memory_bound_bytes "
+              f"{stated / MiB:.1f} MiB")
+        if peak > bound:
+            print(f"FAIL: {mode}: the peak exceeds the README formula")
+            fails += 1
+        # summary.json states the same formula (its output-chunk line is the
+        # flat 128 MB, not min(128 MiB, 4·C·vocab)): never below this one, and
+        # above it by at most that difference.
+        if not (bound <= stated <= bound + 128 * MiB):
+            print(f"FAIL: {mode}: summary.json's memory_bound_bytes is not the README formula")
+            fails += 1
+    return 1 if fails else 0
 
 
 if __name__ == "__main__":
