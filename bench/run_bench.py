@@ -31,7 +31,7 @@ llama.cpp comparison: with --llama-bench (a llama.cpp `llama-bench` binary),
 every GGUF model is also run through
   llama-bench -m FILE -p T -n 0 -t THREADS -r REPS -fa 0 -o json
 in the same run (REPS = --llama-reps, default 3; llama-bench adds one untimed
-warm-up), on the same file: make_models.py writes GGUFs llama.cpp loads (F32
+warm-up unless --llama-no-warmup), on the same file: make_models.py writes GGUFs llama.cpp loads (F32
 norm vectors, tokenizer.ggml.model = "none"). llama.cpp's tokens/s is
 n_prompt / (avg_ns * 1e-9): the rate of the mean time over the repetitions,
 the same definition as Spectra's T / forward_seconds. llama-bench's own
@@ -58,7 +58,7 @@ def attention_flops(s, T):
     """Causal QK^T and PV: 2 * T^2 * head_dim per head and layer (T^2/2 scores, 2 products, 2 FLOPs)."""
     return 2.0 * T * T * s["head_dim"] * s["heads"] * s["layers"]
 
-def llama_bench(exe, path, T, threads, reps, env):
+def llama_bench(exe, path, T, threads, reps, env, warmup=True):
     """llama.cpp's prompt processing on the same file: (dict or None, command, failure reason or None).
 
     tokens_per_s = n_prompt / mean time (llama-bench's avg_ns), the rate of the mean
@@ -66,6 +66,8 @@ def llama_bench(exe, path, T, threads, reps, env):
     per-repetition rates, biased upward when the repetitions' times vary) is kept
     beside it."""
     cmd = [exe, "-m", path, "-p", str(T), "-n", "0", "-t", str(threads), "-r", str(reps), "-fa", "0", "-o", "json"]
+    if not warmup:
+        cmd.append("--no-warmup")
     how = " ".join(cmd)
     p = None
     try:
@@ -129,7 +131,8 @@ def bench_model(a, s, m, T, variants, env, mdir, peak_wall, peak_cpu, res):
         by_stats = {}
         lb = None
         if a.llama_bench and fmt == "gguf":
-            got, how, why = llama_bench(a.llama_bench, path, T, a.threads, a.llama_reps, env)
+            got, how, why = llama_bench(a.llama_bench, path, T, a.threads, a.llama_reps, env,
+                                         warmup=not a.llama_no_warmup)
             entry = {"model": s["name"], "T": T, "tokens_per_s": None, "command": how}
             if got:
                 entry.update(got)
@@ -199,6 +202,9 @@ def main():
     ap.add_argument("--stats", default="on,nobudget,off", help="statistics variants: on, nobudget, off")
     ap.add_argument("--llama-bench", default="", help="path of a llama.cpp llama-bench binary (GGUF runs)")
     ap.add_argument("--llama-reps", type=int, default=3, help="llama-bench repetitions (-r) per prompt length")
+    ap.add_argument("--llama-no-warmup", action="store_true",
+                    help="pass --no-warmup to llama-bench (long contexts: its untimed warm-up is one more whole pass; "
+                         "Spectra's runs are single cold passes too)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--models-dir", default="", help="where the generated models live (default OUT/models)")

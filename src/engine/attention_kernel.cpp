@@ -185,7 +185,7 @@ SPECTRA_ALWAYS_INLINE void attend_item(const AttnShape& sh, const AttnIO& io, co
   // max after each key block in mblk (nq × nkb).
   const int64_t nkb = (kend + bk - 1) / bk;
   const int64_t lds = budget ? round_up(kend, kNR) + kNR : bk;
-  float* S = budget ? scr.raw.as<float>(static_cast<size_t>(bqp) * lds) : scr.s.as<float>(static_cast<size_t>(bqp) * lds);
+  float* S = (budget ? scr.raw : scr.s).as<float>(static_cast<size_t>(bqp) * lds);
   float* mblk = budget ? scr.mblk.as<float>(static_cast<size_t>(nq) * nkb) : nullptr;
   scr.rows.resize(bqp);
   scr.qn.resize(bqp);
@@ -449,8 +449,8 @@ inline int32_t bucket_of(float w) {
 // Pass 1 (AVX2), one read of the row: the scaled weights v = min(w·scale[block],
 // 1), Σv (double) → *total, max v → *wmax, and the keys of buckets ≤ blo packed
 // (left-pack) to cidx / cw (room for n + 8 each). Returns their number.
-__attribute__((target("avx2"))) int64_t pass1_avx2(const float* w, int64_t n, const float* scale, int64_t bk, int32_t blo,
-                                                  int32_t* cidx, float* cw, double* total, float* wmax) {
+__attribute__((target("avx2"))) int64_t pass1_avx2(const float* w, int64_t n, const float* scale, int64_t bk,
+                                                  int32_t blo, int32_t* cidx, float* cw, double* total, float* wmax) {
   const __m256 one = _mm256_set1_ps(1.f);
   const __m256i vone = _mm256_set1_epi32(0x3F800000), vlast = _mm256_set1_epi32(kBuckets - 1),
                 vlim = _mm256_set1_epi32(blo + 1);

@@ -12,10 +12,10 @@ namespace spectra::engine {
 
 // e^x for x ≤ 0 (clamped at −87): Cephes-style polynomial, ~1 ulp,
 // vectorizable. Every fused multiply-add is written out (fmaf: one FMA
-// instruction where the CPU has FMA): the files that use it (attention_kernel.cpp,
-// ops.cpp) are compiled with -ffp-contract=off, so the arithmetic is the same on every instruction set
-// with FMA, and no product elsewhere is silently fused (which made the
-// fixed-norm entropy differ from H at β = 1).
+// instruction where the CPU has FMA): the files that use it
+// (attention_kernel.cpp, ops.cpp) are compiled with -ffp-contract=off, so the
+// arithmetic is the same on every instruction set, and no product elsewhere
+// is silently fused (which made the fixed-norm entropy differ from H at β = 1).
 __attribute__((always_inline)) inline float exp_neg(float x) {
   x = std::max(x, -87.0f);
   // Round x·log2(e) to nearest with the 1.5·2^23 trick; the integer n is read

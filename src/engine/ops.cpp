@@ -71,7 +71,8 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) Ma
   for (int u = 0; j + u < n; ++u) mx[u] = x[j + u] > mx[u] ? x[j + u] : mx[u];
   float m = mx[0];
   for (int u = 1; u < L; ++u) m = mx[u] > m ? mx[u] : m;
-  if (n > 0 && !(m > -std::numeric_limits<float>::infinity())) m = x[0];  // all −∞ (or NaN): the sum is NaN, as e^{x−m} is
+  // All −∞ or NaN: m = x[0], so the sum is NaN (as e^{x − m} is).
+  if (n > 0 && !(m > -std::numeric_limits<float>::infinity())) m = x[0];
   // Σ e^{x_j − m}: lane u sums the terms j ≡ u (mod 8) in order, the lanes
   // are added in a fixed tree: the same result on every instruction set.
   double acc[L] = {};
