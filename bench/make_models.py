@@ -14,7 +14,7 @@ so that llama.cpp's llama-bench loads the same file (run_bench.py --llama-bench)
     files take token ids (spectra measure --tokens-file), never text.
 A GGUF written by an older version of this script (no tokenizer.ggml.model)
 is rewritten rather than reused (gguf_is_current). Usage:
-  make_models.py OUT_DIR [--models smollm2,1b,8b,8b-mem] [--formats hf,gguf]
+  make_models.py OUT_DIR [--models smollm2,1b,8b,8b-mem,8b-mem1] [--formats hf,gguf]
 """
 import argparse, json, os, struct, sys
 import numpy as np
@@ -33,6 +33,8 @@ SHAPES = {
     "8b-mem": dict(name="Llama-3.1-8B-shape, 2 of 32 layers", layers=2, hidden=4096, heads=32, kv=8, head_dim=128,
                    ffn=14336, vocab=128256, theta=500000.0, tied=False, ctx=131072),
 }
+# The same with 1 layer: at 128K a layer's attention alone takes ~20 minutes here.
+SHAPES["8b-mem1"] = dict(SHAPES["8b-mem"], name="Llama-3.1-8B-shape, 1 of 32 layers", layers=1)
 
 def tensors(s):
     """(hf_name, gguf_name, shape[out,in] or [n], std) in file order."""
