@@ -51,7 +51,7 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) vo
 void silu_mul(float* g, const float* u, int64_t n) {
 #pragma omp parallel
   {
-    // Contiguous ranges of whole 64-float lines, one per thread.
+    // One contiguous range per thread, in whole 64-byte lines (16 floats).
     const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
     const int64_t per = (n + nt * 16 - 1) / (nt * 16) * 16;
     const int64_t i0 = std::min(n, t * per), i1 = std::min(n, i0 + per);
