@@ -446,14 +446,36 @@ inline int32_t bucket_of(float w) {
   return std::min((0x3F800000 - std::bit_cast<int32_t>(w)) >> kShift, kBuckets - 1);
 }
 
+// Appends key v (weight) to cidx / cw at *o when its bucket is in [lo, hi]
+// (branch-free: always written, counted only when in range).
+inline void pack1(float v, int32_t lo, int32_t hi, int32_t* cidx, float* cw, int64_t* o) {
+  const int32_t b = bucket_of(v);
+  cidx[*o] = b;
+  cw[*o] = v;
+  *o += b >= lo && b <= hi;
+}
+
+// The same for 8 keys (AVX2 left-pack); vlo = lo − 1, vhi = hi + 1.
+__attribute__((target("avx2"), always_inline)) inline void pack8(__m256 v, __m256i vlo, __m256i vhi, int32_t* cidx,
+                                                                float* cw, int64_t* o) {
+  const __m256i b = _mm256_min_epi32(
+      _mm256_srai_epi32(_mm256_sub_epi32(_mm256_set1_epi32(0x3F800000), _mm256_castps_si256(v)), kShift),
+      _mm256_set1_epi32(kBuckets - 1));
+  const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(b, vlo), _mm256_cmpgt_epi32(vhi, b));
+  const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(in));
+  const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + *o), _mm256_permutevar8x32_epi32(b, perm));
+  _mm256_storeu_ps(cw + *o, _mm256_permutevar8x32_ps(v, perm));
+  *o += __builtin_popcount(static_cast<unsigned>(msk));
+}
+
 // Pass 1 (AVX2), one read of the row: the scaled weights v = min(w·scale[block],
 // 1), Σv (double) → *total, max v → *wmax, and the keys of buckets ≤ blo packed
 // (left-pack) to cidx / cw (room for n + 8 each). Returns their number.
 __attribute__((target("avx2"))) int64_t pass1_avx2(const float* w, int64_t n, const float* scale, int64_t bk,
                                                   int32_t blo, int32_t* cidx, float* cw, double* total, float* wmax) {
   const __m256 one = _mm256_set1_ps(1.f);
-  const __m256i vone = _mm256_set1_epi32(0x3F800000), vlast = _mm256_set1_epi32(kBuckets - 1),
-                vlim = _mm256_set1_epi32(blo + 1);
+  const __m256i vlo = _mm256_set1_epi32(-1), vhi = _mm256_set1_epi32(blo + 1);
   __m256d t0 = _mm256_setzero_pd(), t1 = _mm256_setzero_pd();
   __m256 vmax = _mm256_setzero_ps();
   double ts = 0;
@@ -469,22 +491,13 @@ __attribute__((target("avx2"))) int64_t pass1_avx2(const float* w, int64_t n, co
       t0 = _mm256_add_pd(t0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
       t1 = _mm256_add_pd(t1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
       vmax = _mm256_max_ps(vmax, v);
-      const __m256i b =
-          _mm256_min_epi32(_mm256_srai_epi32(_mm256_sub_epi32(vone, _mm256_castps_si256(v)), kShift), vlast);
-      const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(vlim, b)));
-      const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(b, perm));
-      _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(v, perm));
-      o += __builtin_popcount(static_cast<unsigned>(msk));
+      pack8(v, vlo, vhi, cidx, cw, &o);
     }
     for (; j < k1; ++j) {
       const float v = std::min(w[j] * a, 1.0f);
       ts += v;
       ms = std::max(ms, v);
-      const int32_t b = bucket_of(v);
-      cidx[o] = b;
-      cw[o] = v;
-      o += b <= blo;
+      pack1(v, 0, blo, cidx, cw, &o);
     }
   }
   alignas(32) double td[4];
@@ -504,8 +517,7 @@ __attribute__((target("avx2"))) int64_t pass1_avx2(const float* w, int64_t n, co
 __attribute__((target("avx2"))) int64_t pack_range_avx2(const float* w, int64_t n, const float* scale, int64_t bk,
                                                        int32_t lo, int32_t hi, int32_t* cidx, float* cw) {
   const __m256 one = _mm256_set1_ps(1.f);
-  const __m256i vone = _mm256_set1_epi32(0x3F800000), vlast = _mm256_set1_epi32(kBuckets - 1),
-                vlo = _mm256_set1_epi32(lo - 1), vhi = _mm256_set1_epi32(hi + 1);
+  const __m256i vlo = _mm256_set1_epi32(lo - 1), vhi = _mm256_set1_epi32(hi + 1);
   int64_t o = 0;
   for (int64_t k0 = 0, blk = 0; k0 < n; k0 += bk, ++blk) {
     const int64_t k1 = std::min(n, k0 + bk);
@@ -513,23 +525,9 @@ __attribute__((target("avx2"))) int64_t pack_range_avx2(const float* w, int64_t 
     const __m256 va = _mm256_set1_ps(a);
     int64_t i = k0;
     for (; i + 8 <= k1; i += 8) {
-      const __m256 v = _mm256_min_ps(_mm256_mul_ps(_mm256_loadu_ps(w + i), va), one);
-      const __m256i b =
-          _mm256_min_epi32(_mm256_srai_epi32(_mm256_sub_epi32(vone, _mm256_castps_si256(v)), kShift), vlast);
-      const __m256i in = _mm256_and_si256(_mm256_cmpgt_epi32(b, vlo), _mm256_cmpgt_epi32(vhi, b));
-      const int msk = _mm256_movemask_ps(_mm256_castsi256_ps(in));
-      const __m256i perm = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kPackLut[msk])));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(cidx + o), _mm256_permutevar8x32_epi32(b, perm));
-      _mm256_storeu_ps(cw + o, _mm256_permutevar8x32_ps(v, perm));
-      o += __builtin_popcount(static_cast<unsigned>(msk));
+      pack8(_mm256_min_ps(_mm256_mul_ps(_mm256_loadu_ps(w + i), va), one), vlo, vhi, cidx, cw, &o);
     }
-    for (; i < k1; ++i) {
-      const float v = std::min(w[i] * a, 1.0f);
-      const int32_t b = bucket_of(v);
-      cidx[o] = b;
-      cw[o] = v;
-      o += b >= lo && b <= hi;
-    }
+    for (; i < k1; ++i) pack1(std::min(w[i] * a, 1.0f), lo, hi, cidx, cw, &o);
   }
   return o;
 }
@@ -542,13 +540,7 @@ int64_t pack_range(const float* w, int64_t n, const float* scale, int64_t bk, in
   for (int64_t k0 = 0, blk = 0; k0 < n; k0 += bk, ++blk) {
     const int64_t k1 = std::min(n, k0 + bk);
     const float a = scale[blk];
-    for (int64_t i = k0; i < k1; ++i) {
-      const float v = std::min(w[i] * a, 1.0f);
-      const int32_t b = bucket_of(v);
-      cidx[o] = b;
-      cw[o] = v;
-      o += b >= lo && b <= hi;
-    }
+    for (int64_t i = k0; i < k1; ++i) pack1(std::min(w[i] * a, 1.0f), lo, hi, cidx, cw, &o);
   }
   return o;
 }
